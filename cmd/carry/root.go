@@ -1,0 +1,83 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/rs/zerolog"
+	"github.com/spf13/cobra"
+
+	"github.com/carry-trading/carry/pkg/config"
+	"github.com/carry-trading/carry/pkg/logging"
+)
+
+// app holds what every subcommand shares: flags, the loaded configuration and the logger.
+type app struct {
+	configFile string
+	logLevel   string
+	mode       string
+	out        io.Writer
+	errOut     io.Writer
+
+	cfg *config.Config
+	log zerolog.Logger
+}
+
+func newRootCmd() *cobra.Command {
+	a := &app{out: os.Stdout, errOut: os.Stderr}
+	root := &cobra.Command{
+		Use:           "carry",
+		Short:         "Delta-neutral cash-and-carry on Binance: spot against USDⓈ-M perpetuals, earning funding",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.PersistentFlags().StringVar(&a.configFile, "config", "", "config file (default: $CARRY_CONFIG, else the built-in defaults)")
+	root.PersistentFlags().StringVar(&a.logLevel, "log-level", "", "log level: trace, debug, info, warn, error (overrides log.level)")
+	root.PersistentFlags().StringVar(&a.mode, "mode", "", "backtest, paper or live (overrides mode)")
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return withCode(exitUsage, err) })
+
+	root.AddCommand(
+		a.runCmd(),
+		a.migrateCmd(),
+		a.configCmd(),
+		versionCmd(),
+		a.devCmd(),
+	)
+	return root
+}
+
+// load reads and validates the configuration (once) and builds the logger.
+func (a *app) load() error {
+	if a.cfg != nil {
+		return nil
+	}
+	opts := config.Options{File: a.configFile}
+	if a.mode != "" {
+		base := os.Getenv
+		opts.Getenv = func(k string) string {
+			if k == "CARRY_MODE" {
+				return a.mode
+			}
+			return base(k)
+		}
+		opts.Environ = func() []string { return append(os.Environ(), "CARRY_MODE="+a.mode) }
+	}
+	l, err := config.Load(opts)
+	if err != nil {
+		return withCode(exitUsage, err)
+	}
+	a.cfg = l.Config
+	if a.logLevel != "" {
+		a.cfg.Log.Level = a.logLevel
+	}
+	log, err := logging.New(a.errOut, a.cfg.Log.Level, a.cfg.Log.Format)
+	if err != nil {
+		return withCode(exitUsage, fmt.Errorf("--log-level: %w", err))
+	}
+	a.log = log
+	for _, w := range l.Warnings {
+		a.log.Warn().Msg(w)
+	}
+	return nil
+}

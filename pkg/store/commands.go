@@ -1,0 +1,166 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// CommandChannel is the NOTIFY channel a submitted command is announced on; the payload is the account id.
+const CommandChannel = "carry_commands"
+
+// Command is an operator command for the bot holding the account.
+type Command struct {
+	ID          int64
+	AccountID   int64
+	Kind        string
+	Args        json.RawMessage
+	Status      string // pending | running | done | failed
+	Result      string
+	RequestedBy string
+	CreatedAt   time.Time
+	StartedAt   time.Time
+	FinishedAt  time.Time
+}
+
+// Command statuses.
+const (
+	CommandPending = "pending"
+	CommandRunning = "running"
+	CommandDone    = "done"
+	CommandFailed  = "failed"
+)
+
+const commandCols = "id, account_id, kind, args, status, result, requested_by, created_at, started_at, finished_at"
+
+func scanCommand(row pgx.Row) (Command, error) {
+	var c Command
+	var started, finished *time.Time
+	err := row.Scan(&c.ID, &c.AccountID, &c.Kind, &c.Args, &c.Status, &c.Result, &c.RequestedBy, &c.CreatedAt, &started, &finished)
+	if started != nil {
+		c.StartedAt = *started
+	}
+	if finished != nil {
+		c.FinishedAt = *finished
+	}
+	return c, err
+}
+
+// SubmitCommand stores a command and announces it with NOTIFY in the same transaction.
+func (s *Store) SubmitCommand(ctx context.Context, accountID int64, kind string, args any, requestedBy string) (int64, error) {
+	raw, err := json.Marshal(args)
+	if err != nil {
+		return 0, fmt.Errorf("encoding %s command arguments: %w", kind, err)
+	}
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("submitting %s command: %w", kind, err)
+	}
+	defer func() { _ = tx.Rollback(ctx) }()
+	var id int64
+	if err := tx.QueryRow(ctx, `INSERT INTO commands (account_id, kind, args, requested_by) VALUES ($1, $2, $3, $4) RETURNING id`,
+		accountID, kind, raw, requestedBy).Scan(&id); err != nil {
+		return 0, fmt.Errorf("submitting %s command: %w", kind, err)
+	}
+	if _, err := tx.Exec(ctx, "SELECT pg_notify($1, $2)", CommandChannel, strconv.FormatInt(accountID, 10)); err != nil {
+		return 0, fmt.Errorf("announcing %s command: %w", kind, err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return 0, fmt.Errorf("submitting %s command: %w", kind, err)
+	}
+	return id, nil
+}
+
+// ClaimCommand marks the account's oldest pending command running and returns it; ok is false when none waits.
+func (s *Store) ClaimCommand(ctx context.Context, accountID int64, at time.Time) (Command, bool, error) {
+	c, err := scanCommand(s.pool.QueryRow(ctx, `
+		UPDATE commands SET status = 'running', started_at = $2
+		WHERE id = (SELECT id FROM commands WHERE account_id = $1 AND status = 'pending' ORDER BY id FOR UPDATE SKIP LOCKED LIMIT 1)
+		RETURNING `+commandCols, accountID, at))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Command{}, false, nil
+	}
+	if err != nil {
+		return Command{}, false, fmt.Errorf("claiming a command: %w", err)
+	}
+	return c, true, nil
+}
+
+// RunningCommands returns commands left running (by a bot that stopped mid-command), oldest first.
+func (s *Store) RunningCommands(ctx context.Context, accountID int64) ([]Command, error) {
+	rows, err := s.pool.Query(ctx, "SELECT "+commandCols+" FROM commands WHERE account_id = $1 AND status = 'running' ORDER BY id", accountID)
+	if err != nil {
+		return nil, fmt.Errorf("reading running commands: %w", err)
+	}
+	defer rows.Close()
+	var out []Command
+	for rows.Next() {
+		c, err := scanCommand(rows)
+		if err != nil {
+			return nil, fmt.Errorf("reading a command row: %w", err)
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// FinishCommand records a command's outcome.
+func (s *Store) FinishCommand(ctx context.Context, id int64, status, result string, at time.Time) error {
+	tag, err := s.pool.Exec(ctx, "UPDATE commands SET status = $2, result = $3, finished_at = $4 WHERE id = $1", id, status, result, at)
+	if err != nil {
+		return fmt.Errorf("finishing command %d: %w", id, err)
+	}
+	if tag.RowsAffected() != 1 {
+		return fmt.Errorf("finishing command %d: %w", id, ErrNotFound)
+	}
+	return nil
+}
+
+// GetCommand reads one command.
+func (s *Store) GetCommand(ctx context.Context, id int64) (Command, error) {
+	c, err := scanCommand(s.pool.QueryRow(ctx, "SELECT "+commandCols+" FROM commands WHERE id = $1", id))
+	if err != nil {
+		return Command{}, fmt.Errorf("reading command %d: %w", id, notFound(err))
+	}
+	return c, nil
+}
+
+// ListenCommands delivers a signal on the returned channel whenever a command is submitted for the account,
+// until ctx ends. It holds one pool connection.
+func (s *Store) ListenCommands(ctx context.Context, accountID int64) (<-chan struct{}, error) {
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("listening for commands: %w", err)
+	}
+	if _, err := conn.Exec(ctx, "LISTEN "+CommandChannel); err != nil {
+		conn.Release()
+		return nil, fmt.Errorf("listening for commands: %w", err)
+	}
+	out := make(chan struct{}, 1)
+	want := strconv.FormatInt(accountID, 10)
+	go func() {
+		defer close(out)
+		defer conn.Release()
+		for {
+			n, err := conn.Conn().WaitForNotification(ctx)
+			if err != nil {
+				if ctx.Err() == nil {
+					conn.Conn().Close(context.Background()) // a broken connection must not return to the pool
+				}
+				return
+			}
+			if n.Payload == want {
+				select {
+				case out <- struct{}{}:
+				default:
+				}
+			}
+		}
+	}()
+	return out, nil
+}

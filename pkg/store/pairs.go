@@ -1,0 +1,281 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/shopspring/decimal"
+
+	"github.com/carry-trading/carry/exchange"
+	"github.com/carry-trading/carry/strategy/pair"
+)
+
+// ErrSymbolBusy: the account already has a live pair on the symbol.
+var ErrSymbolBusy = errors.New("the symbol already has a live pair")
+
+// ErrStale: the pair is no longer in the state the transition expected (another writer moved it).
+var ErrStale = errors.New("pair changed since it was read")
+
+const pairCols = `id, account_id, symbol, direction, state, intent, target_qty, spot_qty, perp_qty, attempt,
+	entry_spot_price, entry_perp_price, entry_basis, reason, created_at, updated_at, opened_at, closed_at`
+
+func scanPair(row pgx.Row) (pair.Pair, error) {
+	var p pair.Pair
+	var opened, closed *time.Time
+	err := row.Scan(&p.ID, &p.AccountID, &p.Symbol, &p.Direction, &p.State, &p.Intent, &p.TargetQty, &p.SpotQty, &p.PerpQty,
+		&p.Attempt, &p.EntrySpotPrice, &p.EntryPerpPrice, &p.EntryBasis, &p.Reason, &p.CreatedAt, &p.UpdatedAt, &opened, &closed)
+	if opened != nil {
+		p.OpenedAt = *opened
+	}
+	if closed != nil {
+		p.ClosedAt = *closed
+	}
+	return p, err
+}
+
+// CreatePair inserts a pending pair and returns it with its id. ErrSymbolBusy when the symbol has a live pair.
+func (s *Store) CreatePair(ctx context.Context, p pair.Pair) (pair.Pair, error) {
+	if p.State == "" {
+		p.State = pair.Pending
+	}
+	if p.Intent == "" {
+		p.Intent = pair.IntentOpen
+	}
+	if p.CreatedAt.IsZero() {
+		p.CreatedAt = time.Now()
+	}
+	out, err := scanPair(s.pool.QueryRow(ctx, `
+		INSERT INTO pairs (account_id, symbol, direction, state, intent, target_qty, reason, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)
+		RETURNING `+pairCols, p.AccountID, p.Symbol, p.Direction, p.State, p.Intent, p.TargetQty, p.Reason, p.CreatedAt))
+	if IsUniqueViolation(err) {
+		return pair.Pair{}, fmt.Errorf("creating a %s pair on %s: %w", p.Direction, p.Symbol, ErrSymbolBusy)
+	}
+	if err != nil {
+		return pair.Pair{}, fmt.Errorf("creating a %s pair on %s: %w", p.Direction, p.Symbol, err)
+	}
+	return out, nil
+}
+
+// GetPair reads one pair.
+func (s *Store) GetPair(ctx context.Context, id int64) (pair.Pair, error) {
+	p, err := scanPair(s.pool.QueryRow(ctx, "SELECT "+pairCols+" FROM pairs WHERE id = $1", id))
+	if err != nil {
+		return pair.Pair{}, fmt.Errorf("reading pair %d: %w", id, notFound(err))
+	}
+	return p, nil
+}
+
+// LivePairs returns the account's pairs that are not closed, oldest first.
+func (s *Store) LivePairs(ctx context.Context, accountID int64) ([]pair.Pair, error) {
+	return s.queryPairs(ctx, "SELECT "+pairCols+" FROM pairs WHERE account_id = $1 AND state <> 'closed' ORDER BY id", accountID)
+}
+
+// Pairs returns the account's pairs created in [from, to), oldest first (all when both are zero).
+func (s *Store) Pairs(ctx context.Context, accountID int64, from, to time.Time) ([]pair.Pair, error) {
+	if to.IsZero() {
+		to = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
+	}
+	return s.queryPairs(ctx, "SELECT "+pairCols+" FROM pairs WHERE account_id = $1 AND created_at >= $2 AND created_at < $3 ORDER BY id", accountID, from, to)
+}
+
+func (s *Store) queryPairs(ctx context.Context, sql string, args ...any) ([]pair.Pair, error) {
+	rows, err := s.pool.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, fmt.Errorf("listing pairs: %w", err)
+	}
+	defer rows.Close()
+	var out []pair.Pair
+	for rows.Next() {
+		p, err := scanPair(rows)
+		if err != nil {
+			return nil, fmt.Errorf("reading a pair row: %w", err)
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// Commit writes a transition ahead of the orders it names: in one transaction it checks the pair is still in
+// tr.From, applies tr.Updated, appends the transition log and records each order as an intent. Only after
+// Commit returns may the orders be sent. A client id that was ever recorded can never be recorded again.
+func (s *Store) Commit(ctx context.Context, tr pair.Transition) error {
+	if err := pair.CheckTransition(tr.From, tr.To); err != nil {
+		return fmt.Errorf("pair %d: %w", tr.PairID, err)
+	}
+	if tr.At.IsZero() {
+		tr.At = time.Now()
+	}
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("pair %d %s→%s: beginning: %w", tr.PairID, tr.From, tr.To, err)
+	}
+	defer func() { _ = tx.Rollback(ctx) }()
+
+	var state pair.State
+	var accountID int64
+	if err := tx.QueryRow(ctx, "SELECT state, account_id FROM pairs WHERE id = $1 FOR UPDATE", tr.PairID).Scan(&state, &accountID); err != nil {
+		return fmt.Errorf("pair %d %s→%s: %w", tr.PairID, tr.From, tr.To, notFound(err))
+	}
+	if state != tr.From {
+		return fmt.Errorf("pair %d %s→%s: it is %s: %w", tr.PairID, tr.From, tr.To, state, ErrStale)
+	}
+	u := tr.Updated
+	var opened, closed any
+	if !u.OpenedAt.IsZero() {
+		opened = u.OpenedAt
+	} else if tr.To == pair.Open {
+		opened = tr.At
+	}
+	if tr.To == pair.Closed {
+		closed = tr.At
+	}
+	if _, err := tx.Exec(ctx, `
+		UPDATE pairs SET state = $2, intent = $3, target_qty = $4, spot_qty = $5, perp_qty = $6, attempt = $7,
+			entry_spot_price = $8, entry_perp_price = $9, entry_basis = $10, reason = $11, updated_at = $12,
+			opened_at = COALESCE(opened_at, $13), closed_at = $14
+		WHERE id = $1`,
+		tr.PairID, tr.To, u.Intent, u.TargetQty, u.SpotQty, u.PerpQty, u.Attempt, u.EntrySpotPrice, u.EntryPerpPrice,
+		u.EntryBasis, tr.Reason, tr.At, opened, closed); err != nil {
+		return fmt.Errorf("pair %d %s→%s: updating: %w", tr.PairID, tr.From, tr.To, err)
+	}
+	ids := make([]string, len(tr.Orders))
+	for i, o := range tr.Orders {
+		ids[i] = o.ClientID
+		if _, err := tx.Exec(ctx, `
+			INSERT INTO orders (account_id, pair_id, client_order_id, leg, purpose, venue, symbol, side, type, qty, price,
+				reduce_only, side_effect, status, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'intent', $14, $14)`,
+			accountID, tr.PairID, o.ClientID, o.Leg, o.Purpose, o.Venue, o.Symbol, o.Side, o.Type, o.Qty, o.Price,
+			o.ReduceOnly, o.SideEffect, tr.At); err != nil {
+			if IsUniqueViolation(err) {
+				return fmt.Errorf("pair %d: client order id %s was already used; refusing to send it again", tr.PairID, o.ClientID)
+			}
+			return fmt.Errorf("pair %d: recording order %s: %w", tr.PairID, o.ClientID, err)
+		}
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO pair_transitions (pair_id, from_state, to_state, attempt, reason, client_order_ids, at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`, tr.PairID, tr.From, tr.To, u.Attempt, tr.Reason, ids, tr.At); err != nil {
+		return fmt.Errorf("pair %d: logging transition: %w", tr.PairID, err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("pair %d %s→%s: committing: %w", tr.PairID, tr.From, tr.To, err)
+	}
+	return nil
+}
+
+// TransitionRecord is one row of a pair's transition log.
+type TransitionRecord struct {
+	From, To pair.State
+	Attempt  int
+	Reason   string
+	OrderIDs []string
+	At       time.Time
+}
+
+// Transitions returns a pair's transition log, oldest first.
+func (s *Store) Transitions(ctx context.Context, pairID int64) ([]TransitionRecord, error) {
+	rows, err := s.pool.Query(ctx, `SELECT from_state, to_state, attempt, reason, client_order_ids, at
+		FROM pair_transitions WHERE pair_id = $1 ORDER BY id`, pairID)
+	if err != nil {
+		return nil, fmt.Errorf("reading transitions of pair %d: %w", pairID, err)
+	}
+	defer rows.Close()
+	var out []TransitionRecord
+	for rows.Next() {
+		var r TransitionRecord
+		if err := rows.Scan(&r.From, &r.To, &r.Attempt, &r.Reason, &r.OrderIDs, &r.At); err != nil {
+			return nil, fmt.Errorf("reading a transition row: %w", err)
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// OrderRecord is an order as carry recorded it.
+type OrderRecord struct {
+	pair.OrderIntent
+	AccountID    int64
+	PairID       int64
+	Status       string // intent | unknown | the venue's status
+	VenueOrderID string
+	ExecutedQty  decimal.Decimal
+	CumQuote     decimal.Decimal
+	Error        string
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+}
+
+// Order statuses carry records besides the venue's own.
+const (
+	OrderIntent  = "intent"  // committed, not yet sent or not yet answered
+	OrderUnknown = "unknown" // sent, the answer was lost: query by client id
+)
+
+const orderCols = `account_id, COALESCE(pair_id, 0), client_order_id, leg, purpose, venue, symbol, side, type, qty, price,
+	reduce_only, side_effect, status, venue_order_id, executed_qty, cum_quote, error, created_at, updated_at`
+
+func scanOrder(row pgx.Row) (OrderRecord, error) {
+	var o OrderRecord
+	err := row.Scan(&o.AccountID, &o.PairID, &o.ClientID, &o.Leg, &o.Purpose, &o.Venue, &o.Symbol, &o.Side, &o.Type, &o.Qty,
+		&o.Price, &o.ReduceOnly, &o.SideEffect, &o.Status, &o.VenueOrderID, &o.ExecutedQty, &o.CumQuote, &o.Error, &o.CreatedAt, &o.UpdatedAt)
+	return o, err
+}
+
+// PairOrders returns a pair's orders in the order they were committed.
+func (s *Store) PairOrders(ctx context.Context, pairID int64) ([]OrderRecord, error) {
+	rows, err := s.pool.Query(ctx, "SELECT "+orderCols+" FROM orders WHERE pair_id = $1 ORDER BY id", pairID)
+	if err != nil {
+		return nil, fmt.Errorf("reading orders of pair %d: %w", pairID, err)
+	}
+	defer rows.Close()
+	var out []OrderRecord
+	for rows.Next() {
+		o, err := scanOrder(rows)
+		if err != nil {
+			return nil, fmt.Errorf("reading an order row: %w", err)
+		}
+		out = append(out, o)
+	}
+	return out, rows.Err()
+}
+
+// GetOrder reads an order by client id.
+func (s *Store) GetOrder(ctx context.Context, clientID string) (OrderRecord, error) {
+	o, err := scanOrder(s.pool.QueryRow(ctx, "SELECT "+orderCols+" FROM orders WHERE client_order_id = $1", clientID))
+	if err != nil {
+		return OrderRecord{}, fmt.Errorf("reading order %s: %w", clientID, notFound(err))
+	}
+	return o, nil
+}
+
+// RecordOrderState stores what the venue said about an order. A final status is never overwritten by a
+// non-final one, and the executed quantity never goes down (answers can arrive out of order).
+func (s *Store) RecordOrderState(ctx context.Context, o exchange.Order, at time.Time) error {
+	tag, err := s.pool.Exec(ctx, `
+		UPDATE orders SET
+			status = CASE WHEN status IN ('FILLED','CANCELED','REJECTED','EXPIRED') AND $2 NOT IN ('FILLED','CANCELED','REJECTED','EXPIRED') THEN status ELSE $2 END,
+			venue_order_id = CASE WHEN $3 = '' THEN venue_order_id ELSE $3 END,
+			executed_qty = GREATEST(executed_qty, $4), cum_quote = GREATEST(cum_quote, $5), updated_at = $6
+		WHERE client_order_id = $1`, o.ClientID, string(o.Status), o.VenueOrderID, o.ExecutedQty, o.CumQuote, at)
+	if err != nil {
+		return fmt.Errorf("recording order %s as %s: %w", o.ClientID, o.Status, err)
+	}
+	if tag.RowsAffected() != 1 {
+		return fmt.Errorf("recording order %s: it was never committed: %w", o.ClientID, ErrNotFound)
+	}
+	return nil
+}
+
+// MarkOrder sets an order's status to unknown or rejected (with the reason), unless it is already final.
+func (s *Store) MarkOrder(ctx context.Context, clientID, status, reason string, at time.Time) error {
+	_, err := s.pool.Exec(ctx, `UPDATE orders SET status = $2, error = $3, updated_at = $4
+		WHERE client_order_id = $1 AND status NOT IN ('FILLED','CANCELED','REJECTED','EXPIRED')`, clientID, status, reason, at)
+	if err != nil {
+		return fmt.Errorf("marking order %s %s: %w", clientID, status, err)
+	}
+	return nil
+}

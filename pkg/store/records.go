@@ -1,0 +1,192 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/carry-trading/carry/exchange"
+)
+
+// nullID stores 0 as NULL for optional references.
+func nullID(id int64) any {
+	if id == 0 {
+		return nil
+	}
+	return id
+}
+
+// InsertFill stores a fill once: a second insert of the same venue trade is a no-op. It reports whether the
+// row was new.
+func (s *Store) InsertFill(ctx context.Context, accountID, pairID int64, f exchange.Fill) (bool, error) {
+	tag, err := s.pool.Exec(ctx, `
+		INSERT INTO fills (account_id, pair_id, client_order_id, venue_order_id, venue, symbol, trade_id, side, qty, price,
+			fee, fee_asset, realized_pnl, maker, at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+		ON CONFLICT (account_id, venue, symbol, trade_id) DO NOTHING`,
+		accountID, nullID(pairID), f.ClientID, f.VenueOrderID, f.Venue, f.Symbol, f.TradeID, f.Side, f.Qty, f.Price,
+		f.Fee, f.FeeAsset, f.RealizedPnL, f.Maker, f.Time)
+	if err != nil {
+		return false, fmt.Errorf("storing fill %s %s %s: %w", f.Venue, f.Symbol, f.TradeID, err)
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
+// FillRecord is a stored fill.
+type FillRecord struct {
+	exchange.Fill
+	PairID int64
+}
+
+// Fills returns the account's fills (of one pair when pairID > 0) in time order.
+func (s *Store) Fills(ctx context.Context, accountID, pairID int64) ([]FillRecord, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT COALESCE(pair_id, 0), client_order_id, venue_order_id, venue, symbol, trade_id, side, qty, price, fee, fee_asset,
+			realized_pnl, maker, at
+		FROM fills WHERE account_id = $1 AND ($2 = 0 OR pair_id = $2) ORDER BY at, id`, accountID, pairID)
+	if err != nil {
+		return nil, fmt.Errorf("reading fills: %w", err)
+	}
+	defer rows.Close()
+	var out []FillRecord
+	for rows.Next() {
+		var r FillRecord
+		if err := rows.Scan(&r.PairID, &r.ClientID, &r.VenueOrderID, &r.Venue, &r.Symbol, &r.TradeID, &r.Side, &r.Qty, &r.Price,
+			&r.Fee, &r.FeeAsset, &r.RealizedPnL, &r.Maker, &r.Time); err != nil {
+			return nil, fmt.Errorf("reading a fill row: %w", err)
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// InsertFunding stores a funding payment once per tranId and reports whether it was new.
+func (s *Store) InsertFunding(ctx context.Context, accountID, pairID int64, p exchange.FundingPayment) (bool, error) {
+	tag, err := s.pool.Exec(ctx, `
+		INSERT INTO funding_payments (account_id, pair_id, tran_id, symbol, amount, asset, rate, mark_price, position_qty, at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+		ON CONFLICT (account_id, tran_id) DO NOTHING`,
+		accountID, nullID(pairID), p.TranID, p.Symbol, p.Amount, p.Asset, nullDec(p.Rate), nullDec(p.MarkPrice), nullDec(p.PositionQty), p.Time)
+	if err != nil {
+		return false, fmt.Errorf("storing funding payment %s (%s %s): %w", p.TranID, p.Symbol, p.Amount, err)
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
+// FundingRecord is a stored funding payment.
+type FundingRecord struct {
+	exchange.FundingPayment
+	PairID int64
+}
+
+// FundingPayments returns the account's funding payments (of one pair when pairID > 0) in time order.
+func (s *Store) FundingPayments(ctx context.Context, accountID, pairID int64) ([]FundingRecord, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT COALESCE(pair_id, 0), tran_id, symbol, amount, asset, COALESCE(rate, 0), COALESCE(mark_price, 0), COALESCE(position_qty, 0), at
+		FROM funding_payments WHERE account_id = $1 AND ($2 = 0 OR pair_id = $2) ORDER BY at, id`, accountID, pairID)
+	if err != nil {
+		return nil, fmt.Errorf("reading funding payments: %w", err)
+	}
+	defer rows.Close()
+	var out []FundingRecord
+	for rows.Next() {
+		var r FundingRecord
+		if err := rows.Scan(&r.PairID, &r.TranID, &r.Symbol, &r.Amount, &r.Asset, &r.Rate, &r.MarkPrice, &r.PositionQty, &r.Time); err != nil {
+			return nil, fmt.Errorf("reading a funding row: %w", err)
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// LastFundingTime is the time of the account's newest stored funding payment (zero when none).
+func (s *Store) LastFundingTime(ctx context.Context, accountID int64) (time.Time, error) {
+	var t *time.Time
+	if err := s.pool.QueryRow(ctx, "SELECT MAX(at) FROM funding_payments WHERE account_id = $1", accountID).Scan(&t); err != nil {
+		return time.Time{}, fmt.Errorf("reading the last funding time: %w", err)
+	}
+	if t == nil {
+		return time.Time{}, nil
+	}
+	return *t, nil
+}
+
+func nullDec(v decimal.Decimal) any {
+	if v.IsZero() {
+		return nil
+	}
+	return v
+}
+
+// TransferRecord is a wallet move as carry recorded it.
+type TransferRecord struct {
+	ClientID  string
+	TranID    string
+	PairID    int64
+	Kind      exchange.TransferKind
+	Asset     string
+	Amount    decimal.Decimal
+	Status    string // intent | done | failed | unknown
+	Reason    string
+	Error     string
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// Transfer statuses.
+const (
+	TransferIntent  = "intent"
+	TransferDone    = "done"
+	TransferFailed  = "failed"
+	TransferUnknown = "unknown"
+)
+
+// CommitTransfer records a transfer before it is requested. The client id is ours and unique.
+func (s *Store) CommitTransfer(ctx context.Context, accountID int64, t TransferRecord) error {
+	_, err := s.pool.Exec(ctx, `
+		INSERT INTO transfers (account_id, pair_id, client_id, kind, asset, amount, status, reason, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, 'intent', $7, $8, $8)`,
+		accountID, nullID(t.PairID), t.ClientID, t.Kind, t.Asset, t.Amount, t.Reason, t.CreatedAt)
+	if IsUniqueViolation(err) {
+		return fmt.Errorf("transfer %s was already committed; refusing to request it twice", t.ClientID)
+	}
+	if err != nil {
+		return fmt.Errorf("committing transfer %s (%s %s %s): %w", t.ClientID, t.Kind, t.Amount, t.Asset, err)
+	}
+	return nil
+}
+
+// FinishTransfer records the outcome of a committed transfer.
+func (s *Store) FinishTransfer(ctx context.Context, clientID, status, tranID, errText string, at time.Time) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE transfers SET status = $2, tran_id = CASE WHEN $3 = '' THEN tran_id ELSE $3 END,
+		error = $4, updated_at = $5 WHERE client_id = $1`, clientID, status, tranID, errText, at)
+	if err != nil {
+		return fmt.Errorf("recording transfer %s as %s: %w", clientID, status, err)
+	}
+	if tag.RowsAffected() != 1 {
+		return fmt.Errorf("recording transfer %s: %w", clientID, ErrNotFound)
+	}
+	return nil
+}
+
+// Transfers returns the account's transfers, oldest first; only unresolved ones when pending is set.
+func (s *Store) Transfers(ctx context.Context, accountID int64, pending bool) ([]TransferRecord, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT client_id, tran_id, COALESCE(pair_id, 0), kind, asset, amount, status, reason, error, created_at, updated_at
+		FROM transfers WHERE account_id = $1 AND (NOT $2 OR status IN ('intent', 'unknown')) ORDER BY id`, accountID, pending)
+	if err != nil {
+		return nil, fmt.Errorf("reading transfers: %w", err)
+	}
+	defer rows.Close()
+	var out []TransferRecord
+	for rows.Next() {
+		var r TransferRecord
+		if err := rows.Scan(&r.ClientID, &r.TranID, &r.PairID, &r.Kind, &r.Asset, &r.Amount, &r.Status, &r.Reason, &r.Error, &r.CreatedAt, &r.UpdatedAt); err != nil {
+			return nil, fmt.Errorf("reading a transfer row: %w", err)
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
