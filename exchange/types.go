@@ -85,8 +85,8 @@ type SideEffect string
 // Margin side effects.
 const (
 	NoSideEffect SideEffect = ""
-	AutoBorrow   SideEffect = "MARGIN_BUY"  // borrow what the order needs
-	AutoRepay    SideEffect = "AUTO_REPAY"  // repay the loan from the proceeds
+	AutoBorrow   SideEffect = "MARGIN_BUY" // borrow what the order needs
+	AutoRepay    SideEffect = "AUTO_REPAY" // repay the loan from the proceeds
 	BorrowRepay  SideEffect = "AUTO_BORROW_REPAY"
 )
 

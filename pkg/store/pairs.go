@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/shopspring/decimal"
 
 	"github.com/carry-trading/carry/exchange"
 	"github.com/carry-trading/carry/strategy/pair"
@@ -195,44 +194,24 @@ func (s *Store) Transitions(ctx context.Context, pairID int64) ([]TransitionReco
 	return out, rows.Err()
 }
 
-// OrderRecord is an order as carry recorded it.
-type OrderRecord struct {
-	pair.OrderIntent
-	AccountID    int64
-	PairID       int64
-	Status       string // intent | unknown | the venue's status
-	VenueOrderID string
-	ExecutedQty  decimal.Decimal
-	CumQuote     decimal.Decimal
-	Error        string
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
-}
-
-// Order statuses carry records besides the venue's own.
-const (
-	OrderIntent  = "intent"  // committed, not yet sent or not yet answered
-	OrderUnknown = "unknown" // sent, the answer was lost: query by client id
-)
-
 const orderCols = `account_id, COALESCE(pair_id, 0), client_order_id, leg, purpose, venue, symbol, side, type, qty, price,
 	reduce_only, side_effect, status, venue_order_id, executed_qty, cum_quote, error, created_at, updated_at`
 
-func scanOrder(row pgx.Row) (OrderRecord, error) {
-	var o OrderRecord
+func scanOrder(row pgx.Row) (pair.OrderRecord, error) {
+	var o pair.OrderRecord
 	err := row.Scan(&o.AccountID, &o.PairID, &o.ClientID, &o.Leg, &o.Purpose, &o.Venue, &o.Symbol, &o.Side, &o.Type, &o.Qty,
 		&o.Price, &o.ReduceOnly, &o.SideEffect, &o.Status, &o.VenueOrderID, &o.ExecutedQty, &o.CumQuote, &o.Error, &o.CreatedAt, &o.UpdatedAt)
 	return o, err
 }
 
 // PairOrders returns a pair's orders in the order they were committed.
-func (s *Store) PairOrders(ctx context.Context, pairID int64) ([]OrderRecord, error) {
+func (s *Store) PairOrders(ctx context.Context, pairID int64) ([]pair.OrderRecord, error) {
 	rows, err := s.pool.Query(ctx, "SELECT "+orderCols+" FROM orders WHERE pair_id = $1 ORDER BY id", pairID)
 	if err != nil {
 		return nil, fmt.Errorf("reading orders of pair %d: %w", pairID, err)
 	}
 	defer rows.Close()
-	var out []OrderRecord
+	var out []pair.OrderRecord
 	for rows.Next() {
 		o, err := scanOrder(rows)
 		if err != nil {
@@ -244,10 +223,10 @@ func (s *Store) PairOrders(ctx context.Context, pairID int64) ([]OrderRecord, er
 }
 
 // GetOrder reads an order by client id.
-func (s *Store) GetOrder(ctx context.Context, clientID string) (OrderRecord, error) {
+func (s *Store) GetOrder(ctx context.Context, clientID string) (pair.OrderRecord, error) {
 	o, err := scanOrder(s.pool.QueryRow(ctx, "SELECT "+orderCols+" FROM orders WHERE client_order_id = $1", clientID))
 	if err != nil {
-		return OrderRecord{}, fmt.Errorf("reading order %s: %w", clientID, notFound(err))
+		return pair.OrderRecord{}, fmt.Errorf("reading order %s: %w", clientID, notFound(err))
 	}
 	return o, nil
 }

@@ -175,7 +175,7 @@ func TestCommitWritesAheadAndNeverReusesAnID(t *testing.T) {
 		t.Fatal(err)
 	}
 	orders, _ := st.PairOrders(ctx, p.ID)
-	if len(orders) != 2 || orders[0].Status != store.OrderIntent || orders[0].ClientID != spotID {
+	if len(orders) != 2 || orders[0].Status != pair.StatusIntent || orders[0].ClientID != spotID {
 		t.Fatalf("orders after commit: %+v", orders)
 	}
 

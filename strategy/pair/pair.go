@@ -116,7 +116,9 @@ type ErrIllegal struct {
 	From, To State
 }
 
-func (e *ErrIllegal) Error() string { return fmt.Sprintf("illegal pair transition %s → %s", e.From, e.To) }
+func (e *ErrIllegal) Error() string {
+	return fmt.Sprintf("illegal pair transition %s → %s", e.From, e.To)
+}
 
 // CheckTransition returns nil when from → to is legal.
 func CheckTransition(from, to State) error {
@@ -171,4 +173,34 @@ type OrderIntent struct {
 	exchange.OrderRequest
 	Leg     Leg
 	Purpose Intent
+}
+
+// OrderRecord is an order as carry recorded it: the intent plus what the venue said.
+type OrderRecord struct {
+	OrderIntent
+	AccountID    int64
+	PairID       int64
+	Status       string // StatusIntent, StatusUnknown, StatusNotFound, or the venue's status
+	VenueOrderID string
+	ExecutedQty  decimal.Decimal
+	CumQuote     decimal.Decimal
+	Error        string
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+}
+
+// Order statuses carry records besides the venue's own.
+const (
+	StatusIntent   = "intent"    // committed; not yet sent, or sent and not yet answered
+	StatusUnknown  = "unknown"   // sent, the answer was lost: query by client id
+	StatusNotFound = "NOT_FOUND" // the venue never received it (definitive once recvWindow has passed)
+)
+
+// Resolved reports whether the record needs no more queries: a final venue status or definitely not found.
+func (o OrderRecord) Resolved() bool {
+	switch o.Status {
+	case StatusIntent, StatusUnknown, "NEW", "PARTIALLY_FILLED":
+		return false
+	}
+	return true
 }

@@ -1,0 +1,168 @@
+package executor
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/carry-trading/carry/exchange"
+	"github.com/carry-trading/carry/pkg/store"
+	"github.com/carry-trading/carry/strategy/pair"
+)
+
+// ensureMargin makes the futures wallet hold the initial margin a new pair of qty needs (notional/L plus a
+// buffer), moving the shortfall from the spot wallet's quote asset. It refuses when the spot wallet cannot
+// pay for both the margin and the spot leg.
+func (e *Executor) ensureMargin(ctx context.Context, p *pair.Pair, m Market, qty decimal.Decimal) error {
+	pq, err := e.quote(ctx, exchange.Futures, p.Symbol)
+	if err != nil {
+		return err
+	}
+	sq, err := e.quote(ctx, exchange.Spot, p.Symbol)
+	if err != nil {
+		return err
+	}
+	l := decimal.NewFromInt(int64(max(e.cfg.Leverage, 1)))
+	notional := qty.Mul(pq.Ask)
+	need := notional.DivRound(l, 8).Add(notional.Mul(e.cfg.MarginBuffer))
+	acct, err := e.venue.FuturesAccount(ctx)
+	if err != nil {
+		return fmt.Errorf("reading the futures account: %w", err)
+	}
+	short := need.Sub(acct.AvailableBalance)
+	spotCost := decimal.Zero
+	if p.Direction == pair.Carry {
+		spotCost = exchange.SpotBuyGrossUp(qty, m.SpotFee.Taker, m.Spot.StepSize).Mul(sq.Ask)
+	}
+	free, err := e.freeQuote(ctx)
+	if err != nil {
+		return err
+	}
+	if !short.IsPositive() {
+		if free.LessThan(spotCost) {
+			return fmt.Errorf("spot wallet has %s %s free, the spot leg costs %s", free.StringFixed(2), e.cfg.QuoteAsset, spotCost.StringFixed(2))
+		}
+		return nil
+	}
+	short = exchange.CeilToStep(short, decimal.New(1, -2))
+	if free.LessThan(short.Add(spotCost)) {
+		return fmt.Errorf("spot wallet has %s %s free; the pair needs %s for the spot leg and %s of futures margin",
+			free.StringFixed(2), e.cfg.QuoteAsset, spotCost.StringFixed(2), short.StringFixed(2))
+	}
+	return e.Transfer(ctx, p.ID, exchange.SpotToFutures, e.cfg.QuoteAsset, short, fmt.Sprintf("margin for pair %d", p.ID))
+}
+
+func (e *Executor) freeQuote(ctx context.Context) (decimal.Decimal, error) {
+	bals, err := e.venue.Balances(ctx, exchange.Spot)
+	if err != nil {
+		return decimal.Zero, fmt.Errorf("reading spot balances: %w", err)
+	}
+	for _, b := range bals {
+		if b.Asset == e.cfg.QuoteAsset {
+			return b.Free, nil
+		}
+	}
+	return decimal.Zero, nil
+}
+
+// Transfer moves an asset between wallets with the same write-ahead discipline as orders: the move is
+// recorded before it is requested, and an answer that was lost is resolved from the venue's history.
+func (e *Executor) Transfer(ctx context.Context, pairID int64, kind exchange.TransferKind, asset string, amount decimal.Decimal, reason string) error {
+	now := e.clock.Now()
+	rec := store.TransferRecord{ClientID: fmt.Sprintf("%s-t%d-%d", e.account.ClientPrefix, pairID, now.UnixNano()),
+		PairID: pairID, Kind: kind, Asset: asset, Amount: amount, Reason: reason, CreatedAt: now}
+	if err := e.j.CommitTransfer(ctx, e.account.ID, rec); err != nil {
+		return err
+	}
+	e.crash("transfer.after_intent")
+	t, err := e.venue.Transfer(ctx, exchange.TransferRequest{Kind: kind, Asset: asset, Amount: amount})
+	at := e.clock.Now()
+	switch {
+	case err == nil:
+		e.log.Info().Str("kind", string(kind)).Str("amount", amount.String()).Str("asset", asset).Str("reason", reason).Msg("transfer done")
+		return e.j.FinishTransfer(ctx, rec.ClientID, store.TransferDone, t.TranID, "", at)
+	case exchange.IsRejected(err):
+		_ = e.j.FinishTransfer(ctx, rec.ClientID, store.TransferFailed, "", err.Error(), at)
+		return fmt.Errorf("transfer %s %s %s refused: %w", kind, amount, asset, err)
+	default:
+		_ = e.j.FinishTransfer(ctx, rec.ClientID, store.TransferUnknown, "", err.Error(), at)
+		if rerr := e.resolveTransfer(ctx, rec, true); rerr != nil {
+			return fmt.Errorf("transfer %s %s %s: outcome unknown (%v): %w", kind, amount, asset, err, rerr)
+		}
+		got, _ := e.transferStatus(ctx, rec.ClientID)
+		if got != store.TransferDone {
+			return fmt.Errorf("transfer %s %s %s did not happen: %w", kind, amount, asset, err)
+		}
+		return nil
+	}
+}
+
+// resolveTransfers settles every transfer left as intent or unknown (after a crash).
+func (e *Executor) resolveTransfers(ctx context.Context) error {
+	pending, err := e.j.Transfers(ctx, e.account.ID, true)
+	if err != nil {
+		return err
+	}
+	for _, t := range pending {
+		if err := e.resolveTransfer(ctx, t, false); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// resolveTransfer looks for the transfer in the venue's history (same kind, asset and amount, at or after
+// it was committed, not already claimed by another record). Absent once the receive window has passed, it
+// never happened.
+func (e *Executor) resolveTransfer(ctx context.Context, t store.TransferRecord, wait bool) error {
+	known := map[string]bool{}
+	all, err := e.j.Transfers(ctx, e.account.ID, false)
+	if err != nil {
+		return err
+	}
+	for _, r := range all {
+		if r.TranID != "" {
+			known[r.TranID] = true
+		}
+	}
+	deadline := time.Now().Add(e.cfg.MaxUnhedged)
+	for {
+		hist, err := e.venue.Transfers(ctx, t.Kind, t.CreatedAt.Add(-time.Minute))
+		if err == nil {
+			for _, h := range hist {
+				if h.Asset == t.Asset && h.Amount.Equal(t.Amount) && !known[h.TranID] {
+					return e.j.FinishTransfer(ctx, t.ClientID, store.TransferDone, h.TranID, "", e.clock.Now())
+				}
+			}
+			if !e.clock.Now().Before(t.CreatedAt.Add(e.cfg.RecvWindow)) {
+				return e.j.FinishTransfer(ctx, t.ClientID, store.TransferFailed, "", "not in the venue's transfer history", e.clock.Now())
+			}
+		}
+		if !wait && err != nil {
+			return fmt.Errorf("resolving transfer %s: %w", t.ClientID, err)
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("resolving transfer %s: still unknown: %v", t.ClientID, err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+func (e *Executor) transferStatus(ctx context.Context, clientID string) (string, error) {
+	all, err := e.j.Transfers(ctx, e.account.ID, false)
+	if err != nil {
+		return "", err
+	}
+	for _, r := range all {
+		if r.ClientID == clientID {
+			return r.Status, nil
+		}
+	}
+	return "", nil
+}

@@ -1,0 +1,181 @@
+package executor
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/carry-trading/carry/exchange"
+	"github.com/carry-trading/carry/strategy/pair"
+)
+
+// SizeFor returns the pair quantity capital c buys at leverage L: spot notional c·L/(L+1) at the current
+// spot touch, on the coarser lot step, checked against both legs' minimums.
+func (e *Executor) SizeFor(ctx context.Context, symbol string, dir pair.Direction, capital decimal.Decimal) (decimal.Decimal, error) {
+	m, err := e.market(symbol)
+	if err != nil {
+		return decimal.Zero, err
+	}
+	q, err := e.quote(ctx, exchange.Spot, symbol)
+	if err != nil {
+		return decimal.Zero, err
+	}
+	price := q.Ask
+	if dir == pair.Reverse {
+		price = q.Bid
+	}
+	l := decimal.NewFromInt(int64(max(e.cfg.Leverage, 1)))
+	notional := capital.Mul(l).DivRound(l.Add(decimal.NewFromInt(1)), 8)
+	return exchange.PairQuantity(notional.DivRound(price, 12), m.Spot, m.Perp, price)
+}
+
+// Open creates a pair of qty on symbol and drives it open. The futures margin it needs is moved from the
+// spot wallet first (write-ahead, like orders). The returned pair is in its final state: open, closed
+// (refused or nothing filled) or halted (ErrHalted).
+func (e *Executor) Open(ctx context.Context, symbol string, dir pair.Direction, qty decimal.Decimal, reason string) (pair.Pair, error) {
+	m, err := e.market(symbol)
+	if err != nil {
+		return pair.Pair{}, err
+	}
+	p, err := e.j.CreatePair(ctx, pair.Pair{AccountID: e.account.ID, Symbol: symbol, Direction: dir, State: pair.Pending,
+		Intent: pair.IntentOpen, TargetQty: qty, Reason: reason, CreatedAt: e.clock.Now()})
+	if err != nil {
+		return pair.Pair{}, fmt.Errorf("opening %s %s: %w", dir, symbol, err)
+	}
+	e.log.Info().Int64("pair", p.ID).Str("symbol", symbol).Str("direction", string(dir)).Str("qty", qty.String()).Str("reason", reason).Msg("opening pair")
+	if err := e.ensureMargin(ctx, &p, m, qty); err != nil {
+		next := p
+		next.State = pair.Closed
+		if cerr := e.commit(ctx, &p, next, nil, "not opened: "+err.Error()); cerr != nil {
+			return p, cerr
+		}
+		return p, nil
+	}
+	err = e.drive(ctx, &p, goal{intent: pair.IntentOpen, target: qty, reason: reason})
+	return p, err
+}
+
+// Close drives an open (or halted) pair to flat.
+func (e *Executor) Close(ctx context.Context, pairID int64, reason string) (pair.Pair, error) {
+	p, err := e.j.GetPair(ctx, pairID)
+	if err != nil {
+		return p, err
+	}
+	switch p.State {
+	case pair.Open, pair.Halted:
+	default:
+		return p, fmt.Errorf("pair %d is %s; only an open or halted pair can be closed", p.ID, p.State)
+	}
+	err = e.drive(ctx, &p, goal{intent: pair.IntentClose, target: decimal.Zero, reason: reason})
+	return p, err
+}
+
+// Reduce shrinks an open pair's both legs to target (deleverage, a slice of an unwind).
+func (e *Executor) Reduce(ctx context.Context, pairID int64, target decimal.Decimal, reason string) (pair.Pair, error) {
+	p, err := e.j.GetPair(ctx, pairID)
+	if err != nil {
+		return p, err
+	}
+	if p.State != pair.Open {
+		return p, fmt.Errorf("pair %d is %s; only an open pair can be reduced", p.ID, p.State)
+	}
+	m, err := e.market(p.Symbol)
+	if err != nil {
+		return p, err
+	}
+	target = exchange.FloorToStep(target, tolerance(m))
+	if target.GreaterThanOrEqual(p.PerpQty) {
+		return p, nil
+	}
+	intent := pair.IntentReduce
+	if target.IsZero() {
+		intent = pair.IntentClose
+	}
+	err = e.drive(ctx, &p, goal{intent: intent, target: target, reason: reason})
+	return p, err
+}
+
+// Hedge levels an open pair whose legs drifted apart by a lot step or more.
+func (e *Executor) Hedge(ctx context.Context, pairID int64, reason string) (pair.Pair, error) {
+	p, err := e.j.GetPair(ctx, pairID)
+	if err != nil {
+		return p, err
+	}
+	if p.State != pair.Open {
+		return p, fmt.Errorf("pair %d is %s; only an open pair can be re-hedged", p.ID, p.State)
+	}
+	err = e.drive(ctx, &p, goal{intent: pair.IntentHedge, target: p.TargetQty, reason: reason})
+	return p, err
+}
+
+// Adjust sends one corrective order on one leg of an open pair (risk's hedge-drift correction of dust
+// below the level tolerance), committed like every other round.
+func (e *Executor) Adjust(ctx context.Context, pairID int64, leg pair.Leg, grow bool, qty decimal.Decimal, reason string) (pair.Pair, error) {
+	p, err := e.j.GetPair(ctx, pairID)
+	if err != nil {
+		return p, err
+	}
+	if p.State != pair.Open {
+		return p, fmt.Errorf("pair %d is %s; only an open pair can be adjusted", p.ID, p.State)
+	}
+	m, err := e.market(p.Symbol)
+	if err != nil {
+		return p, err
+	}
+	g := goal{intent: pair.IntentHedge, target: p.TargetQty, reason: reason}
+	o, err := e.legOrder(ctx, &p, m, leg, grow, qty, 1, pair.IntentHedge)
+	if err != nil {
+		return p, fmt.Errorf("pair %d: corrective order: %w", p.ID, err)
+	}
+	if _, err := e.round(ctx, &p, pair.Repairing, g, []pair.OrderIntent{o}, "hedge"); err != nil {
+		return p, err
+	}
+	err = e.drive(ctx, &p, g)
+	return p, err
+}
+
+// Halt stops a pair for an operator, without trading.
+func (e *Executor) Halt(ctx context.Context, pairID int64, reason string) (pair.Pair, error) {
+	p, err := e.j.GetPair(ctx, pairID)
+	if err != nil {
+		return p, err
+	}
+	if p.State == pair.Closed || p.State == pair.Halted {
+		return p, nil
+	}
+	err = e.halt(ctx, &p, reason)
+	if err != nil && !isHalted(err) {
+		return p, err
+	}
+	return p, nil
+}
+
+// Resume takes a halted pair back: re-levelled and open if it holds a position, closed if flat.
+func (e *Executor) Resume(ctx context.Context, pairID int64, reason string) (pair.Pair, error) {
+	p, err := e.j.GetPair(ctx, pairID)
+	if err != nil {
+		return p, err
+	}
+	if p.State != pair.Halted {
+		return p, fmt.Errorf("pair %d is %s, not halted", p.ID, p.State)
+	}
+	m, err := e.market(p.Symbol)
+	if err != nil {
+		return p, err
+	}
+	if err := e.refresh(ctx, &p, m); err != nil {
+		return p, err
+	}
+	if isLevel(&p, m) {
+		err = e.finish(ctx, &p, m, goal{intent: pair.IntentOpen, target: p.PerpQty, reason: reason})
+		return p, err
+	}
+	next := p
+	next.State = pair.Repairing
+	if err := e.commit(ctx, &p, next, nil, reason); err != nil {
+		return p, err
+	}
+	err = e.drive(ctx, &p, goal{intent: pair.IntentHedge, target: decimal.Max(p.SpotQty, p.PerpQty), reason: reason})
+	return p, err
+}
