@@ -179,7 +179,11 @@ func (b *Book) Apply(ev *exchange.Event) bool {
 	switch ev.Kind {
 	case exchange.EventQuote:
 		q := &ev.Quote
-		if q.Venue == exchange.Futures {
+		venue := ev.Venue
+		if venue == "" {
+			venue = q.Venue
+		}
+		if venue == exchange.Futures {
 			s.Perp, s.PerpBid, s.PerpAsk, s.PerpUpdated = *q, q.Bid.InexactFloat64(), q.Ask.InexactFloat64(), ev.Time
 		} else {
 			s.Spot, s.SpotBid, s.SpotAsk, s.SpotUpdated = *q, q.Bid.InexactFloat64(), q.Ask.InexactFloat64(), ev.Time
