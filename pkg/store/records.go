@@ -2,9 +2,11 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/shopspring/decimal"
 
 	"github.com/carry-trading/carry/exchange"
@@ -189,4 +191,19 @@ func (s *Store) Transfers(ctx context.Context, accountID int64, pending bool) ([
 		out = append(out, r)
 	}
 	return out, rows.Err()
+}
+
+// PairAt returns the id of the account's pair that held symbol at time at (0 when none): created before it
+// and not closed more than the settlement tolerance (15 s) before it.
+func (s *Store) PairAt(ctx context.Context, accountID int64, symbol string, at time.Time) (int64, error) {
+	var id int64
+	err := s.pool.QueryRow(ctx, `
+		SELECT id FROM pairs
+		WHERE account_id = $1 AND symbol = $2 AND created_at <= $3
+		  AND (closed_at IS NULL OR closed_at >= $3 - interval '15 seconds')
+		ORDER BY id DESC LIMIT 1`, accountID, symbol, at).Scan(&id)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return 0, fmt.Errorf("finding the %s pair at %s: %w", symbol, at, err)
+	}
+	return id, nil
 }

@@ -1,0 +1,424 @@
+// Package strategy is carry's event loop for one account: market events in, decisions out. It applies each
+// event to the paper venue (when simulating), the signals and the risk guard; records funding when a
+// settlement passes; evaluates the policy; and has the paired executor carry decisions out. It is the same
+// object graph in backtest, paper and live mode — only the Source, the venue and the clock differ, and they
+// are chosen by cmd/carry.
+//
+// The loop is a single goroutine: strategy code takes no locks. Executor operations run synchronously in
+// the loop (both legs of a round go out concurrently inside the executor), and they run to completion even
+// when the loop's context is cancelled, so a SIGTERM never leaves a repair half done.
+package strategy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/shopspring/decimal"
+
+	"github.com/carry-trading/carry/exchange"
+	"github.com/carry-trading/carry/pkg/clock"
+	"github.com/carry-trading/carry/pkg/store"
+	"github.com/carry-trading/carry/strategy/executor"
+	"github.com/carry-trading/carry/strategy/pair"
+	"github.com/carry-trading/carry/strategy/policy"
+	"github.com/carry-trading/carry/strategy/signals"
+)
+
+// Source is a stream of market events: a replay, or a live feed. Next returns io.EOF at the end.
+type Source interface {
+	Next(ctx context.Context) (exchange.Event, error)
+}
+
+// MarketSink receives every market event before the strategy sees it (the paper venue).
+type MarketSink interface {
+	Apply(ev exchange.Event)
+}
+
+// FundingSource lists what the account was really paid.
+type FundingSource interface {
+	FundingPayments(ctx context.Context, symbol string, since time.Time) ([]exchange.FundingPayment, error)
+}
+
+// Store is the persistence the loop needs beyond the executor's journal.
+type Store interface {
+	LivePairs(ctx context.Context, accountID int64) ([]pair.Pair, error)
+	InsertFunding(ctx context.Context, accountID, pairID int64, p exchange.FundingPayment) (bool, error)
+	PairAt(ctx context.Context, accountID int64, symbol string, at time.Time) (int64, error)
+	LastFundingTime(ctx context.Context, accountID int64) (time.Time, error)
+}
+
+// Guard is the risk module as the loop uses it.
+type Guard interface {
+	// OnPrice sees every quote and mark; it must be cheap. True means a full evaluation is due now.
+	OnPrice(ev *exchange.Event) bool
+	// Changed says positions or wallets changed, so trigger prices must be recomputed.
+	Changed()
+	// Evaluate assesses the account and returns what to do now, most severe first.
+	Evaluate(ctx context.Context, pairs []pair.Pair) ([]RiskAction, error)
+}
+
+// RiskAction is one thing the risk guard wants done.
+type RiskAction struct {
+	Kind   RiskKind
+	PairID int64
+	Symbol string
+	Amount decimal.Decimal // topup: quote amount to move to futures
+	Target decimal.Decimal // deleverage: the pair's new quantity
+	Leg    pair.Leg        // adjust: the leg to correct
+	Grow   bool            // adjust: grow (true) or shrink the leg
+	Qty    decimal.Decimal // adjust: base quantity
+	Reason string
+}
+
+// RiskKind names a risk action.
+type RiskKind string
+
+// Risk actions, least severe first.
+const (
+	RiskAdjust     RiskKind = "adjust"     // a corrective order on one leg (hedge drift)
+	RiskTopup      RiskKind = "topup"      // move quote asset from spot to futures margin
+	RiskDeleverage RiskKind = "deleverage" // reduce both legs together
+	RiskFlatten    RiskKind = "flatten"    // close the pair
+	RiskHalt       RiskKind = "halt"       // halt the account: no new orders
+)
+
+// Observer follows the loop (backtest report, metrics). Methods must be cheap.
+type Observer interface {
+	OnEvent(ev *exchange.Event)
+	OnPair(p pair.Pair)
+	OnFunding(p exchange.FundingPayment, pairID int64)
+	OnDecision(d policy.Decision)
+	OnRisk(a RiskAction, err error)
+}
+
+// Config tunes the loop.
+type Config struct {
+	EvalInterval time.Duration
+	QuoteAsset   string
+	Leverage     int
+	Policy       policy.Config
+	// FundingSyncEvery re-reads funding income this often even without a settlement event (live: income
+	// appears with a delay). Zero: only on settlements.
+	FundingSyncEvery time.Duration
+}
+
+// Deps are the loop's collaborators. Sink, Guard, Observer and Sim are optional.
+type Deps struct {
+	Exec     *executor.Executor
+	Book     *signals.Book
+	Policy   *policy.Policy
+	Store    Store
+	Funding  FundingSource
+	Sink     MarketSink
+	Guard    Guard
+	Observer Observer
+	Clock    clock.Clock
+	Sim      *clock.Sim // set in backtests: the loop moves it to each event's time
+	Log      zerolog.Logger
+	State    *TradingState
+	Commands CommandSource
+}
+
+// Engine is the loop of one account.
+type Engine struct {
+	cfg Config
+	Deps
+
+	pairs     map[int64]pair.Pair // live pairs
+	blocked   map[string]string   // symbols with an unexplained venue position
+	nextEval  time.Time
+	lastSync  time.Time
+	fundingAt map[string]time.Time // newest payment recorded per symbol
+	events    int64
+	stopping  bool
+}
+
+// New creates the loop.
+func New(cfg Config, deps Deps) *Engine {
+	if deps.State == nil {
+		deps.State = &TradingState{State: StateActive}
+	}
+	return &Engine{cfg: cfg, Deps: deps, pairs: map[int64]pair.Pair{}, blocked: map[string]string{}, fundingAt: map[string]time.Time{}}
+}
+
+// Events is how many events the loop has processed.
+func (e *Engine) Events() int64 { return e.events }
+
+// Pairs returns the live pairs in id order (iteration order must not depend on a map: backtests are
+// deterministic).
+func (e *Engine) Pairs() []pair.Pair {
+	out := make([]pair.Pair, 0, len(e.pairs))
+	for _, p := range e.pairs {
+		out = append(out, p)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// Blocked returns the symbols recovery blocked, with why.
+func (e *Engine) Blocked() map[string]string { return e.blocked }
+
+// Start recovers every live pair against the venue. It must run before the first event.
+func (e *Engine) Start(ctx context.Context) error {
+	rec, err := e.Exec.Recover(ctx)
+	if err != nil {
+		return err
+	}
+	for sym, why := range rec.Blocked {
+		e.blocked[sym] = why
+	}
+	if err := e.reloadPairs(ctx); err != nil {
+		return err
+	}
+	last, err := e.Store.LastFundingTime(ctx, e.Exec.Account().ID)
+	if err != nil {
+		return err
+	}
+	for _, s := range e.Book.All() {
+		e.fundingAt[s.Name] = last
+	}
+	e.Log.Info().Int("live_pairs", len(e.pairs)).Int("resumed", len(rec.Resumed)).Int("halted", len(rec.Halted)).
+		Int("blocked_symbols", len(rec.Blocked)).Msg("recovery done")
+	if e.Guard != nil {
+		e.Guard.Changed()
+	}
+	return nil
+}
+
+// Run processes events until the source ends (io.EOF: returns nil) or ctx is cancelled (returns nil after
+// the operation in progress completes). Start must have been called.
+func (e *Engine) Run(ctx context.Context, src Source) error {
+	// Operations outlive a cancelled ctx: a repair must finish before the process stops.
+	opCtx := context.WithoutCancel(ctx)
+	for {
+		ev, err := src.Next(ctx)
+		if err != nil {
+			if errors.Is(err, io.EOF) || ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("reading market events: %w", err)
+		}
+		if err := e.Step(opCtx, &ev); err != nil {
+			return err
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+	}
+}
+
+// Step processes one event.
+func (e *Engine) Step(ctx context.Context, ev *exchange.Event) error {
+	e.events++
+	if e.Sim != nil && !ev.Time.IsZero() {
+		e.Sim.Set(ev.Time)
+	}
+	if e.Sink != nil && ev.Kind != exchange.EventTick {
+		e.Sink.Apply(*ev)
+	}
+	e.Book.Apply(ev)
+	if e.Observer != nil {
+		e.Observer.OnEvent(ev)
+	}
+	now := e.Clock.Now()
+	switch ev.Kind {
+	case exchange.EventFunding:
+		if err := e.syncFunding(ctx, ev.Symbol); err != nil {
+			return err
+		}
+		e.Policy.OnSettlement(e.Book, ev.Symbol, e.held())
+		if e.Guard != nil {
+			e.Guard.Changed()
+		}
+	case exchange.EventQuote, exchange.EventMark:
+		if e.Guard != nil && len(e.pairs) > 0 && e.Guard.OnPrice(ev) {
+			if err := e.runRisk(ctx); err != nil {
+				return err
+			}
+		}
+	case exchange.EventTick:
+		if e.Commands != nil {
+			if err := e.runCommands(ctx); err != nil {
+				return err
+			}
+		}
+	}
+	if e.cfg.FundingSyncEvery > 0 && now.Sub(e.lastSync) >= e.cfg.FundingSyncEvery {
+		e.lastSync = now
+		if err := e.syncFunding(ctx, ""); err != nil {
+			e.Log.Warn().Err(err).Msg("funding sync failed; will retry")
+		}
+	}
+	if ev.Kind != exchange.EventFunding && !now.Before(e.nextEval) {
+		e.nextEval = now.Add(e.cfg.EvalInterval)
+		return e.evaluate(ctx, now)
+	}
+	return nil
+}
+
+// evaluate asks the policy and carries its decisions out.
+func (e *Engine) evaluate(ctx context.Context, now time.Time) error {
+	st := e.State.State
+	if st == StateHalted || e.stopping {
+		return nil
+	}
+	blocked := make(map[string]bool, len(e.blocked))
+	for s := range e.blocked {
+		blocked[s] = true
+	}
+	for _, d := range e.Policy.Decide(now, e.Book, e.held(), blocked) {
+		if e.Observer != nil {
+			e.Observer.OnDecision(d)
+		}
+		switch d.Action {
+		case policy.Close:
+			p, err := e.Exec.Close(ctx, d.PairID, d.Reason)
+			if err := e.afterOp(ctx, p, err); err != nil {
+				return err
+			}
+		case policy.Open:
+			if st != StateActive {
+				continue
+			}
+			qty, err := e.Exec.SizeFor(ctx, d.Symbol, d.Direction, d.Capital)
+			if err != nil {
+				e.Log.Debug().Str("symbol", d.Symbol).Err(err).Msg("opportunity too small to trade")
+				continue
+			}
+			p, err := e.Exec.Open(ctx, d.Symbol, d.Direction, qty, d.Reason)
+			if errors.Is(err, store.ErrSymbolBusy) {
+				continue
+			}
+			if err := e.afterOp(ctx, p, err); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// afterOp updates the live-pair cache after an executor operation. A halted pair is not an engine error
+// (the executor alerted); a journal or venue failure is.
+func (e *Engine) afterOp(ctx context.Context, p pair.Pair, err error) error {
+	if p.ID != 0 {
+		if p.State == pair.Closed {
+			delete(e.pairs, p.ID)
+			e.Policy.Forget(p.ID)
+		} else {
+			e.pairs[p.ID] = p
+		}
+		if e.Observer != nil {
+			e.Observer.OnPair(p)
+		}
+	}
+	if e.Guard != nil {
+		e.Guard.Changed()
+	}
+	if err != nil && !errors.Is(err, executor.ErrHalted) {
+		if exchange.IsRejected(err) {
+			e.Log.Warn().Err(err).Msg("operation refused")
+			return nil
+		}
+		return err
+	}
+	return nil
+}
+
+// runRisk evaluates the account and carries out the guard's actions.
+func (e *Engine) runRisk(ctx context.Context) error {
+	actions, err := e.Guard.Evaluate(ctx, e.Pairs())
+	if err != nil {
+		e.Log.Error().Err(err).Msg("risk evaluation failed")
+		return nil
+	}
+	for _, a := range actions {
+		var p pair.Pair
+		var opErr error
+		switch a.Kind {
+		case RiskAdjust:
+			p, opErr = e.Exec.Adjust(ctx, a.PairID, a.Leg, a.Grow, a.Qty, a.Reason)
+		case RiskTopup:
+			opErr = e.Exec.Transfer(ctx, a.PairID, exchange.SpotToFutures, e.cfg.QuoteAsset, a.Amount, a.Reason)
+		case RiskDeleverage:
+			p, opErr = e.Exec.Reduce(ctx, a.PairID, a.Target, a.Reason)
+		case RiskFlatten:
+			p, opErr = e.Exec.Close(ctx, a.PairID, a.Reason)
+		case RiskHalt:
+			opErr = e.State.Set(ctx, StateHalted, a.Reason, e.Clock.Now())
+		}
+		if e.Observer != nil {
+			e.Observer.OnRisk(a, opErr)
+		}
+		e.Log.Warn().Str("action", string(a.Kind)).Int64("pair", a.PairID).Str("symbol", a.Symbol).Str("reason", a.Reason).AnErr("error", opErr).Msg("risk action")
+		if err := e.afterOp(ctx, p, opErr); err != nil {
+			e.Log.Error().Err(err).Str("action", string(a.Kind)).Msg("risk action failed")
+		}
+	}
+	return nil
+}
+
+// syncFunding records the funding payments the venue reports since the last one recorded (all symbols
+// when symbol is ""), each attributed to the pair that held the symbol at that time.
+func (e *Engine) syncFunding(ctx context.Context, symbol string) error {
+	since := e.fundingAt[symbol]
+	if symbol == "" {
+		since = time.Time{}
+		for _, t := range e.fundingAt {
+			if since.IsZero() || t.Before(since) {
+				since = t
+			}
+		}
+	}
+	pays, err := e.Funding.FundingPayments(ctx, symbol, since)
+	if err != nil {
+		return fmt.Errorf("reading funding income: %w", err)
+	}
+	acct := e.Exec.Account().ID
+	for _, p := range pays {
+		pairID, err := e.Store.PairAt(ctx, acct, p.Symbol, p.Time)
+		if err != nil {
+			return err
+		}
+		isNew, err := e.Store.InsertFunding(ctx, acct, pairID, p)
+		if err != nil {
+			return err
+		}
+		if p.Time.After(e.fundingAt[p.Symbol]) {
+			e.fundingAt[p.Symbol] = p.Time
+		}
+		if isNew && e.Observer != nil {
+			e.Observer.OnFunding(p, pairID)
+		}
+	}
+	return nil
+}
+
+// held is the live pairs as the policy sees them.
+func (e *Engine) held() []policy.Held {
+	out := make([]policy.Held, 0, len(e.pairs))
+	for _, p := range e.Pairs() {
+		out = append(out, policy.Held{PairID: p.ID, Symbol: p.Symbol, Direction: p.Direction, State: p.State,
+			EntryBasis: p.EntryBasis.InexactFloat64(), Capital: policy.CapitalFor(p.TargetQty.Mul(p.EntrySpotPrice), e.cfg.Leverage)})
+	}
+	return out
+}
+
+func (e *Engine) reloadPairs(ctx context.Context) error {
+	live, err := e.Store.LivePairs(ctx, e.Exec.Account().ID)
+	if err != nil {
+		return err
+	}
+	e.pairs = make(map[int64]pair.Pair, len(live))
+	for _, p := range live {
+		e.pairs[p.ID] = p
+	}
+	return nil
+}
+
+// StopOpening makes the loop open nothing new (SIGTERM); exits and repairs continue.
+func (e *Engine) StopOpening() { e.stopping = true }
