@@ -301,3 +301,33 @@ func TestOpenReportsADatabaseThatIsDown(t *testing.T) {
 		t.Fatalf("the error should say what is wrong and what to do: %v", err)
 	}
 }
+
+func TestOneTraderPerAccount(t *testing.T) {
+	st, url := pg.NewStore(t)
+	ctx := context.Background()
+	l1, err := st.TryLockAccount(ctx, "main", "paper")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A second process (its own pool) cannot take it.
+	other, err := store.Open(ctx, url, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if _, err := other.TryLockAccount(ctx, "main", "paper"); !errors.Is(err, store.ErrLocked) {
+		t.Fatalf("second lock: want ErrLocked, got %v", err)
+	}
+	// Another account, or the same name in live mode, is independent.
+	l2, err := other.TryLockAccount(ctx, "main", "live")
+	if err != nil {
+		t.Fatalf("the live account is a different lock: %v", err)
+	}
+	l2.Unlock(ctx)
+	l1.Unlock(ctx)
+	l3, err := other.TryLockAccount(ctx, "main", "paper")
+	if err != nil {
+		t.Fatalf("after unlock the lock is free: %v", err)
+	}
+	l3.Unlock(ctx)
+}
