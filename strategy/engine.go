@@ -120,7 +120,7 @@ type Deps struct {
 	Clock    clock.Clock
 	Sim      *clock.Sim // set in backtests: the loop moves it to each event's time
 	Log      zerolog.Logger
-	State    *TradingState
+	State    Trading
 	Commands CommandSource
 }
 
@@ -141,7 +141,7 @@ type Engine struct {
 // New creates the loop.
 func New(cfg Config, deps Deps) *Engine {
 	if deps.State == nil {
-		deps.State = &TradingState{State: StateActive}
+		deps.State = &MemoryTrading{State: StateActive}
 	}
 	return &Engine{cfg: cfg, Deps: deps, pairs: map[int64]pair.Pair{}, blocked: map[string]string{}, fundingAt: map[string]time.Time{}}
 }
@@ -263,7 +263,7 @@ func (e *Engine) Step(ctx context.Context, ev *exchange.Event) error {
 
 // evaluate asks the policy and carries its decisions out.
 func (e *Engine) evaluate(ctx context.Context, now time.Time) error {
-	st := e.State.State
+	st := e.State.Current()
 	if st == StateHalted || e.stopping {
 		return nil
 	}
@@ -336,6 +336,7 @@ func (e *Engine) runRisk(ctx context.Context) error {
 		e.Log.Error().Err(err).Msg("risk evaluation failed")
 		return nil
 	}
+	ctx = executor.WithOrigin(ctx, "risk")
 	for _, a := range actions {
 		var p pair.Pair
 		var opErr error
@@ -349,7 +350,9 @@ func (e *Engine) runRisk(ctx context.Context) error {
 		case RiskFlatten:
 			p, opErr = e.Exec.Close(ctx, a.PairID, a.Reason)
 		case RiskHalt:
-			opErr = e.State.Set(ctx, StateHalted, a.Reason, e.Clock.Now())
+			if e.State.Current() != StateHalted {
+				opErr = e.State.Set(ctx, StateHalted, "risk", a.Reason, e.Clock.Now())
+			}
 		}
 		if e.Observer != nil {
 			e.Observer.OnRisk(a, opErr)

@@ -2,31 +2,32 @@ package strategy
 
 import (
 	"context"
-	"fmt"
 	"time"
 )
 
-// Account trading states. The risk module decides them, the operator flips them; they are persisted.
+// Account trading states (the risk module owns the transition table; see risk.StateTransitions).
 const (
 	StateActive   = "active"   // open, close and repair
 	StateReducing = "reducing" // only orders that reduce exposure: no new pairs
-	StateHalted   = "halted"   // no new orders at all until an operator resumes
+	StateHalted   = "halted"   // no new orders from the strategy until an operator resumes
 )
 
-// TradingState is the account's trading state as the loop sees it; Persist stores a change (Postgres).
-type TradingState struct {
-	State   string
-	Reason  string
-	Persist func(ctx context.Context, state, reason string, at time.Time) error
+// Trading is the account's trading state as the loop uses it. Changes are checked and persisted by the
+// implementation (risk.Switch over Postgres).
+type Trading interface {
+	Current() string
+	// Set changes the state on behalf of by ("risk", "operator", "system") and persists it first.
+	Set(ctx context.Context, to, by, reason string, at time.Time) error
 }
 
-// Set changes the state and persists it.
-func (t *TradingState) Set(ctx context.Context, state, reason string, at time.Time) error {
-	if t.Persist != nil {
-		if err := t.Persist(ctx, state, reason, at); err != nil {
-			return fmt.Errorf("setting trading state %s: %w", state, err)
-		}
-	}
-	t.State, t.Reason = state, reason
+// MemoryTrading is a Trading kept in memory only (benchmarks and tests without an account row).
+type MemoryTrading struct{ State string }
+
+// Current returns the state.
+func (m *MemoryTrading) Current() string { return m.State }
+
+// Set changes it.
+func (m *MemoryTrading) Set(_ context.Context, to, _, _ string, _ time.Time) error {
+	m.State = to
 	return nil
 }

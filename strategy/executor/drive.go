@@ -170,6 +170,7 @@ func (e *Executor) round(ctx context.Context, p *pair.Pair, to pair.State, g goa
 	e.crash(step + ".after_intent")
 	results := e.dispatch(ctx, orders, func() { e.crash(step + ".after_first_leg") })
 	e.crash(step + ".after_legs")
+	e.changed()
 	if err := e.record(ctx, p, results); err != nil {
 		return nil, err
 	}

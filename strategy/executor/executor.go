@@ -113,6 +113,7 @@ type Executor struct {
 	alert    func(Alert)
 	observer Observer
 	quotes   func(venue exchange.Venue, symbol string) (exchange.Quote, bool)
+	changed  func()
 
 	mu       sync.Mutex
 	lastSkew time.Duration
@@ -127,6 +128,8 @@ type Options struct {
 	Observer   Observer
 	// Quotes gives the latest feed quote of a market, saving a venue round trip; optional.
 	Quotes func(venue exchange.Venue, symbol string) (exchange.Quote, bool)
+	// Changed is called whenever wallets or positions may have moved (after a round, a transfer).
+	Changed func()
 }
 
 // New creates an executor for one account.
@@ -147,6 +150,10 @@ func New(cfg Config, venue Venue, j Journal, clk clock.Clock, log zerolog.Logger
 	}
 	if e.alert == nil {
 		e.alert = func(Alert) {}
+	}
+	e.changed = opts.Changed
+	if e.changed == nil {
+		e.changed = func() {}
 	}
 	return e
 }
@@ -184,4 +191,20 @@ func spotVenue(d pair.Direction) exchange.Venue {
 		return exchange.Margin
 	}
 	return exchange.Spot
+}
+
+type originKey struct{}
+
+// WithOrigin marks operations run with ctx as issued by origin ("strategy", "risk", "operator"); the
+// pre-trade checks use it (a halted account still takes reducing orders from risk or an operator).
+func WithOrigin(ctx context.Context, origin string) context.Context {
+	return context.WithValue(ctx, originKey{}, origin)
+}
+
+// OriginOf returns the origin set by WithOrigin ("strategy" when none).
+func OriginOf(ctx context.Context) string {
+	if o, ok := ctx.Value(originKey{}).(string); ok {
+		return o
+	}
+	return "strategy"
 }

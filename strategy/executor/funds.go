@@ -78,6 +78,7 @@ func (e *Executor) Transfer(ctx context.Context, pairID int64, kind exchange.Tra
 	}
 	e.crash("transfer.after_intent")
 	t, err := e.venue.Transfer(ctx, exchange.TransferRequest{Kind: kind, Asset: asset, Amount: amount})
+	e.changed()
 	at := e.clock.Now()
 	switch {
 	case err == nil:
