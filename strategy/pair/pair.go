@@ -6,6 +6,7 @@ package pair
 import (
 	"fmt"
 	"regexp"
+	"strconv"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -146,11 +147,12 @@ func AllStates() []State {
 
 var clientIDRE = regexp.MustCompile(`^[.A-Z:/a-z0-9_-]{1,36}$`)
 
-// ClientOrderID derives the id of one leg's order in one round: <prefix>-<pair id>-<attempt><leg>,
-// e.g. "cq7f2k-42-3S". The account prefix is random per account, so ids never collide with orders from an
-// earlier database. Binance accepts at most 36 characters of [.A-Z:/a-z0-9_-].
+// ClientOrderID derives the id of one leg's order in one round: <prefix>-<pair id>-<attempt><leg>, the
+// numbers in base 36 (pair 42, attempt 3, spot leg: "cq7f2k-16-3S"). The account prefix is random per
+// account, so ids never collide with orders from an earlier database. Binance accepts at most 36 characters
+// of [.A-Z:/a-z0-9_-]; a 10-character prefix with the largest ids takes 33.
 func ClientOrderID(prefix string, pairID int64, attempt int, leg Leg) string {
-	id := fmt.Sprintf("%s-%d-%d%s", prefix, pairID, attempt, leg)
+	id := prefix + "-" + strconv.FormatInt(pairID, 36) + "-" + strconv.FormatInt(int64(attempt), 36) + string(leg)
 	if !clientIDRE.MatchString(id) {
 		panic(fmt.Sprintf("client order id %q is not valid for Binance", id))
 	}
