@@ -29,18 +29,21 @@ type Server struct {
 //
 //	var pg *pgtest.Server
 //	func TestMain(m *testing.M) { pgtest.Main(m, &pg) }
-func Main(m *testing.M, srv **Server) {
+func Main(m *testing.M, srv **Server) { os.Exit(Run(m, srv)) }
+
+// Run is Main without the exit: it returns the tests' exit code, for a TestMain with checks of its own.
+func Run(m *testing.M, srv **Server) int {
 	s, err := Start(context.Background())
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "pgtest:", err)
-		os.Exit(1)
+		return 1
 	}
 	*srv = s
 	code := m.Run()
 	if err := s.Stop(); err != nil {
 		fmt.Fprintln(os.Stderr, "pgtest:", err)
 	}
-	os.Exit(code)
+	return code
 }
 
 // Start returns the DATABASE_URL server, or starts a throwaway cluster.

@@ -187,7 +187,7 @@ func (e *Executor) commit(ctx context.Context, p *pair.Pair, next pair.Pair, ord
 	e.log.Info().Int64("pair", p.ID).Str("symbol", p.Symbol).Str("from", string(p.State)).Str("to", string(next.State)).
 		Int("attempt", next.Attempt).Int("orders", len(orders)).Str("spot", p.SpotQty.String()).Str("perp", p.PerpQty.String()).
 		Str("reason", reason).Msg("pair transition")
-	next.UpdatedAt = at
+	next.UpdatedAt, next.Reason = at, reason
 	if next.State == pair.Closed {
 		next.ClosedAt = at
 	}

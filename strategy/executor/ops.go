@@ -171,11 +171,7 @@ func (e *Executor) Resume(ctx context.Context, pairID int64, reason string) (pai
 		err = e.finish(ctx, &p, m, goal{intent: pair.IntentOpen, target: p.PerpQty, reason: reason})
 		return p, err
 	}
-	next := p
-	next.State = pair.Repairing
-	if err := e.commit(ctx, &p, next, nil, reason); err != nil {
-		return p, err
-	}
+	// The first repair round leaves halted (halted → repairing), carrying its orders.
 	err = e.drive(ctx, &p, goal{intent: pair.IntentHedge, target: decimal.Max(p.SpotQty, p.PerpQty), reason: reason})
 	return p, err
 }
