@@ -1,0 +1,101 @@
+package replay
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/shopspring/decimal"
+)
+
+// Options choose what a Feed replays and how quotes are derived from bars.
+type Options struct {
+	// Symbols to replay; empty: every symbol with spot klines of the interval in the directory.
+	Symbols []string
+	// Interval of the kline files ("1h", "15m", "4h", "1d"…), as written in their names; empty: the only
+	// interval present in the directory.
+	Interval string
+	// From and To bound the events to [From, To); zero values leave that side open. Data before From is
+	// still read so the marks and estimates at From are the ones a live feed would show.
+	From, To time.Time
+	// SpotSpread and PerpSpread are the full bid/ask spreads as fractions of price (0.0001 = 1 bp), in [0, 1).
+	SpotSpread, PerpSpread decimal.Decimal
+	// SpotTicks and PerpTicks are tick sizes per symbol: bids are rounded down and asks up to them. A symbol
+	// without a tick is quoted to 1e-8.
+	SpotTicks, PerpTicks map[string]decimal.Decimal
+	// FundingHours is each symbol's funding interval until the first settlement row says otherwise (default 8).
+	FundingHours map[string]int
+	// RateCaps bound |EstimatedRate| per symbol (default DefaultRateCap).
+	RateCaps map[string]float64
+	// InterestRates is I per 8 hours per symbol in the estimate (default DefaultInterest).
+	InterestRates map[string]float64
+}
+
+// DefaultRateCap is Binance's funding cap for majors such as BTCUSDT (±0.3%); other symbols are often ±2%.
+const DefaultRateCap = 0.003
+
+// DefaultInterest is Binance's interest component I = 0.01% per 8 hours.
+const DefaultInterest = 0.0001
+
+// maxRate rejects funding rows that cannot be a rate (a percentage written as a fraction, a shifted column).
+var maxRate = decimal.New(1, -1)
+
+var symbolRE = regexp.MustCompile(`^[A-Z0-9]{2,30}$`)
+
+// parseInterval reads a kline interval as written in Binance file names.
+func parseInterval(s string) (time.Duration, error) {
+	if len(s) < 2 {
+		return 0, fmt.Errorf("kline interval %q is not like 1h, 15m, 4h or 1d", s)
+	}
+	n, err := strconv.Atoi(s[:len(s)-1])
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("kline interval %q is not like 1h, 15m, 4h or 1d", s)
+	}
+	unit := map[byte]time.Duration{'s': time.Second, 'm': time.Minute, 'h': time.Hour, 'd': 24 * time.Hour, 'w': 7 * 24 * time.Hour}[s[len(s)-1]]
+	if unit == 0 {
+		return 0, fmt.Errorf("kline interval %q has an unsupported unit (use s, m, h, d or w)", s)
+	}
+	return time.Duration(n) * unit, nil
+}
+
+// discover lists the symbols and intervals of the spot kline files in dir.
+func discover(dir string) (symbols, intervals []string, err error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading the data directory: %w", err)
+	}
+	syms, ivs := map[string]bool{}, map[string]bool{}
+	for _, e := range entries {
+		parts := strings.Split(e.Name(), "-")
+		if len(parts) >= 4 && parts[1] == "spot" && strings.HasSuffix(e.Name(), ".csv") {
+			syms[parts[0]], ivs[parts[2]] = true, true
+		}
+	}
+	for s := range syms {
+		symbols = append(symbols, s)
+	}
+	for iv := range ivs {
+		intervals = append(intervals, iv)
+	}
+	sort.Strings(symbols)
+	sort.Strings(intervals)
+	return symbols, intervals, nil
+}
+
+// filesFor returns the files of one kind in name order, or an error naming the pattern and the directory.
+func filesFor(dir, pattern, what string) ([]string, error) {
+	files, err := filepath.Glob(filepath.Join(dir, pattern))
+	if err != nil {
+		return nil, fmt.Errorf("listing %s: %w", pattern, err)
+	}
+	if len(files) == 0 {
+		return nil, fmt.Errorf("no %s file: nothing matches %s in %s", what, pattern, dir)
+	}
+	sort.Strings(files)
+	return files, nil
+}
