@@ -124,6 +124,9 @@ type Deps struct {
 	Commands CommandSource
 }
 
+// OpenCooldown is how long a symbol is left alone after an open that got nothing (refused, not filled).
+const OpenCooldown = time.Hour
+
 // Engine is the loop of one account.
 type Engine struct {
 	cfg Config
@@ -134,8 +137,13 @@ type Engine struct {
 	nextEval  time.Time
 	lastSync  time.Time
 	fundingAt map[string]time.Time // newest payment recorded per symbol
+	cooldown  map[string]time.Time // no new open on the symbol before this (after an open that got nothing)
 	events    int64
 	stopping  bool
+	instant   time.Time // the timestamp of the events being applied
+	riskDue   bool      // a risk trigger fired during the instant
+	evalDue   bool      // market data changed during the instant
+	started   time.Time // wall time Start ran
 }
 
 // New creates the loop.
@@ -143,7 +151,8 @@ func New(cfg Config, deps Deps) *Engine {
 	if deps.State == nil {
 		deps.State = &MemoryTrading{State: StateActive}
 	}
-	return &Engine{cfg: cfg, Deps: deps, pairs: map[int64]pair.Pair{}, blocked: map[string]string{}, fundingAt: map[string]time.Time{}}
+	return &Engine{cfg: cfg, Deps: deps, pairs: map[int64]pair.Pair{}, blocked: map[string]string{}, fundingAt: map[string]time.Time{},
+		cooldown: map[string]time.Time{}}
 }
 
 // Events is how many events the loop has processed.
@@ -165,6 +174,7 @@ func (e *Engine) Blocked() map[string]string { return e.blocked }
 
 // Start recovers every live pair against the venue. It must run before the first event.
 func (e *Engine) Start(ctx context.Context) error {
+	e.started = time.Now()
 	rec, err := e.Exec.Recover(ctx)
 	if err != nil {
 		return err
@@ -199,7 +209,7 @@ func (e *Engine) Run(ctx context.Context, src Source) error {
 		ev, err := src.Next(ctx)
 		if err != nil {
 			if errors.Is(err, io.EOF) || ctx.Err() != nil {
-				return nil
+				return e.Flush(opCtx)
 			}
 			return fmt.Errorf("reading market events: %w", err)
 		}
@@ -212,8 +222,19 @@ func (e *Engine) Run(ctx context.Context, src Source) error {
 	}
 }
 
-// Step processes one event.
+// Step processes one event. Decisions (risk actions, the policy) wait until every event of an instant has
+// been applied: several events share a timestamp (the spot and perp quotes of a bar, a settlement), and
+// deciding after the first would pair one leg's new price with the other's old one. They run when the next
+// instant begins, on a clock tick, or at the end of the stream (Flush).
 func (e *Engine) Step(ctx context.Context, ev *exchange.Event) error {
+	if !e.instant.IsZero() && ev.Time.After(e.instant) {
+		if err := e.Flush(ctx); err != nil {
+			return err
+		}
+	}
+	if !ev.Time.IsZero() {
+		e.instant = ev.Time
+	}
 	e.events++
 	if e.Sim != nil && !ev.Time.IsZero() {
 		e.Sim.Set(ev.Time)
@@ -225,7 +246,6 @@ func (e *Engine) Step(ctx context.Context, ev *exchange.Event) error {
 	if e.Observer != nil {
 		e.Observer.OnEvent(ev)
 	}
-	now := e.Clock.Now()
 	switch ev.Kind {
 	case exchange.EventFunding:
 		if err := e.syncFunding(ctx, ev.Symbol); err != nil {
@@ -237,24 +257,40 @@ func (e *Engine) Step(ctx context.Context, ev *exchange.Event) error {
 		}
 	case exchange.EventQuote, exchange.EventMark:
 		if e.Guard != nil && len(e.pairs) > 0 && e.Guard.OnPrice(ev) {
-			if err := e.runRisk(ctx); err != nil {
-				return err
-			}
+			e.riskDue = true
 		}
+		e.evalDue = true
 	case exchange.EventTick:
+		e.evalDue = true
+		if err := e.Flush(ctx); err != nil {
+			return err
+		}
 		if e.Commands != nil {
 			if err := e.runCommands(ctx); err != nil {
 				return err
 			}
 		}
 	}
+	return nil
+}
+
+// Flush makes the decisions due for the instant just completed: risk actions first, then the policy.
+func (e *Engine) Flush(ctx context.Context) error {
+	now := e.Clock.Now()
 	if e.cfg.FundingSyncEvery > 0 && now.Sub(e.lastSync) >= e.cfg.FundingSyncEvery {
 		e.lastSync = now
 		if err := e.syncFunding(ctx, ""); err != nil {
 			e.Log.Warn().Err(err).Msg("funding sync failed; will retry")
 		}
 	}
-	if ev.Kind != exchange.EventFunding && !now.Before(e.nextEval) {
+	if e.riskDue {
+		e.riskDue = false
+		if err := e.runRisk(ctx); err != nil {
+			return err
+		}
+	}
+	if e.evalDue && !now.Before(e.nextEval) {
+		e.evalDue = false
 		e.nextEval = now.Add(e.cfg.EvalInterval)
 		return e.evaluate(ctx, now)
 	}
@@ -267,9 +303,16 @@ func (e *Engine) evaluate(ctx context.Context, now time.Time) error {
 	if st == StateHalted || e.stopping {
 		return nil
 	}
-	blocked := make(map[string]bool, len(e.blocked))
+	blocked := make(map[string]bool, len(e.blocked)+len(e.cooldown))
 	for s := range e.blocked {
 		blocked[s] = true
+	}
+	for s, until := range e.cooldown {
+		if now.Before(until) {
+			blocked[s] = true
+		} else {
+			delete(e.cooldown, s)
+		}
 	}
 	for _, d := range e.Policy.Decide(now, e.Book, e.held(), blocked) {
 		if e.Observer != nil {
@@ -280,6 +323,10 @@ func (e *Engine) evaluate(ctx context.Context, now time.Time) error {
 			p, err := e.Exec.Close(ctx, d.PairID, d.Reason)
 			if err := e.afterOp(ctx, p, err); err != nil {
 				return err
+			}
+			if p.State == pair.Closed {
+				// No re-entry on the symbol within one funding interval: a close is not undone by the next tick.
+				e.cooldown[p.Symbol] = now.Add(e.reentryWait(p.Symbol))
 			}
 		case policy.Open:
 			if st != StateActive {
@@ -294,12 +341,25 @@ func (e *Engine) evaluate(ctx context.Context, now time.Time) error {
 			if errors.Is(err, store.ErrSymbolBusy) {
 				continue
 			}
+			if p.State == pair.Closed {
+				// Refused or nothing filled: do not try the symbol again at once.
+				e.cooldown[d.Symbol] = now.Add(OpenCooldown)
+				e.Log.Info().Str("symbol", d.Symbol).Str("reason", p.Reason).Dur("cooldown", OpenCooldown).Msg("open did not happen; cooling down")
+			}
 			if err := e.afterOp(ctx, p, err); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
+}
+
+// reentryWait is how long a symbol rests after a pair on it closed: one funding interval (8h when unknown).
+func (e *Engine) reentryWait(symbol string) time.Duration {
+	if s := e.Book.Get(symbol); s != nil && s.IntervalHours > 0 {
+		return time.Duration(s.IntervalHours) * time.Hour
+	}
+	return 8 * time.Hour
 }
 
 // afterOp updates the live-pair cache after an executor operation. A halted pair is not an engine error

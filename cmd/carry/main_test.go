@@ -11,6 +11,11 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/carry-trading/carry/exchange"
+	"github.com/carry-trading/carry/exchange/binance/fakebinance"
 )
 
 // carryBin is the binary built once for the end-to-end tests in this package.
@@ -167,4 +172,42 @@ func (p *proc) wait(t *testing.T, timeout time.Duration) int {
 		t.Fatalf("carry did not exit within %s:\n%s", timeout, p.logs.String())
 	}
 	return -1
+}
+
+// startFake serves a fake Binance on loopback with BTCUSDT books around 60,000 and a funding estimate that
+// makes carry want to open a pair.
+func startFake(t *testing.T) *fakebinance.Server {
+	t.Helper()
+	srv, err := fakebinance.Start(fakebinance.Options{TickInterval: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	setMarket(t, srv, "60000", "60090", "0.0003")
+	return srv
+}
+
+// setMarket sets BTCUSDT's spot and perp books (one tick wide) and the mark with a funding estimate.
+func setMarket(t *testing.T, srv *fakebinance.Server, spot, perp, rate string) {
+	t.Helper()
+	d := decimal.RequireFromString
+	s, p := d(spot), d(perp)
+	if err := srv.SetBook(exchange.Spot, "BTCUSDT", s, d("50"), s.Add(d("0.01")), d("50")); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.SetBook(exchange.Futures, "BTCUSDT", p, d("50"), p.Add(d("0.1")), d("50")); err != nil {
+		t.Fatal(err)
+	}
+	next := time.Now().UTC().Truncate(8 * time.Hour).Add(8 * time.Hour)
+	if err := srv.SetMark("BTCUSDT", p, s, d(rate), next); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// fakeEnv points carry at the fake server for BTCUSDT.
+func fakeEnv(srv *fakebinance.Server, extra ...string) []string {
+	u := srv.URLs()
+	return cleanEnv(append([]string{"CARRY_BINANCE_SPOT_REST_URL=" + u.SpotREST, "CARRY_BINANCE_FUTURES_REST_URL=" + u.FuturesREST,
+		"CARRY_BINANCE_SPOT_WS_URL=" + u.SpotWS, "CARRY_BINANCE_SPOT_WS_API_URL=" + u.SpotWSAPI, "CARRY_BINANCE_FUTURES_WS_URL=" + u.FuturesWS,
+		"CARRY_UNIVERSE_SYMBOLS=BTCUSDT", "CARRY_TELEMETRY_LISTEN="}, extra...)...)
 }

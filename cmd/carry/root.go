@@ -10,6 +10,7 @@ import (
 
 	"github.com/carry-trading/carry/pkg/config"
 	"github.com/carry-trading/carry/pkg/logging"
+	"github.com/carry-trading/carry/strategy"
 )
 
 // app holds what every subcommand shares: flags, the loaded configuration and the logger.
@@ -22,6 +23,8 @@ type app struct {
 
 	cfg *config.Config
 	log zerolog.Logger
+	// dbSettings are session settings for the database connections (backtests turn synchronous_commit off).
+	dbSettings map[string]string
 }
 
 func newRootCmd() *cobra.Command {
@@ -43,6 +46,17 @@ func newRootCmd() *cobra.Command {
 		a.configCmd(),
 		versionCmd(),
 		a.devCmd(),
+		a.statusCmd(),
+		a.positionsCmd(),
+		a.fundingCmd(),
+		a.pnlCmd(),
+		a.scanCmd(),
+		a.eventsCmd(),
+		a.unwindCmd(),
+		a.flattenCmd(),
+		a.stateCmd("halt", strategy.CmdHalt, "Halt trading: no new orders until resume (open pairs stay hedged)"),
+		a.stateCmd("resume", strategy.CmdResume, "Resume trading after a halt or reduce-only"),
+		a.stateCmd("reduce-only", strategy.CmdReduceOnly, "Only exposure-reducing orders: no new pairs"),
 	)
 	return root
 }

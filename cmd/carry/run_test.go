@@ -10,13 +10,14 @@ import (
 )
 
 // TestRunWithoutDatabaseURL is `make run` on a fresh machine: no DATABASE_URL, so carry starts its own
-// Postgres, migrates, runs until SIGTERM and exits 0, leaving the cluster's data for the next run.
+// Postgres, migrates, runs (paper mode on the fake Binance's public data) until SIGTERM and exits 0, leaving
+// the cluster's data for the next run.
 func TestRunWithoutDatabaseURL(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a Postgres cluster")
 	}
 	dir := filepath.Join(sharedTempDir(t), "pg")
-	env := cleanEnv("CARRY_DATABASE_LOCAL_DIR="+dir, "CARRY_TELEMETRY_LISTEN=", "CARRY_MODE=backtest")
+	env := fakeEnv(startFake(t), "CARRY_DATABASE_LOCAL_DIR="+dir, "CARRY_STRATEGY_ENTRY_APR=5")
 	for round := 1; round <= 2; round++ {
 		p := startCarry(t, env, "run", "--log-level", "debug")
 		p.waitFor(t, "carry running", 90*time.Second)

@@ -173,6 +173,7 @@ type BinanceConfig struct {
 	SpotRESTURL    string        `mapstructure:"spot_rest_url" yaml:"spot_rest_url" json:"spot_rest_url"`
 	FuturesRESTURL string        `mapstructure:"futures_rest_url" yaml:"futures_rest_url" json:"futures_rest_url"`
 	SpotWSURL      string        `mapstructure:"spot_ws_url" yaml:"spot_ws_url" json:"spot_ws_url"`
+	SpotWSAPIURL   string        `mapstructure:"spot_ws_api_url" yaml:"spot_ws_api_url" json:"spot_ws_api_url"`
 	FuturesWSURL   string        `mapstructure:"futures_ws_url" yaml:"futures_ws_url" json:"futures_ws_url"`
 	RecvWindow     time.Duration `mapstructure:"recv_window" yaml:"recv_window" json:"recv_window"`
 	HTTPTimeout    time.Duration `mapstructure:"http_timeout" yaml:"http_timeout" json:"http_timeout"`

@@ -255,7 +255,7 @@ func (c *Config) validate() Problems {
 			add(u.key, "%q is not an http(s) URL", u.v)
 		}
 	}
-	for _, u := range []struct{ key, v string }{{"binance.spot_ws_url", c.Binance.SpotWSURL}, {"binance.futures_ws_url", c.Binance.FuturesWSURL}} {
+	for _, u := range []struct{ key, v string }{{"binance.spot_ws_url", c.Binance.SpotWSURL}, {"binance.spot_ws_api_url", c.Binance.SpotWSAPIURL}, {"binance.futures_ws_url", c.Binance.FuturesWSURL}} {
 		if p, err := url.Parse(u.v); err != nil || (p.Scheme != "ws" && p.Scheme != "wss") {
 			add(u.key, "%q is not a ws(s) URL", u.v)
 		}

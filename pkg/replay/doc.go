@@ -26,15 +26,22 @@
 //
 // # Quotes from bars
 //
-// Each bar yields four quote events: the open at +0, the first extreme at +interval/4, the second extreme at
-// +interval/2 and the close at +3·interval/4. A bullish bar (close ≥ open) goes O→L→H→C, a bearish one
-// O→H→L→C. Around a price p the quote is bid = p·(1 − spread/2) rounded down to the tick and
-// ask = p·(1 + spread/2) rounded up (spread per venue, tick per venue and symbol; without a tick, to 1e-8).
-// Both quote sizes are the bar's volume, a depth proxy.
+// Each bar yields two tradable quote events: the open at +0 and the close at +3·interval/4. Only these two
+// prices have a known time, the same in the spot and the perp bar; a bar's high and low happened at unknown
+// and different moments in the two markets, so quoting both legs at their extremes would invent basis that
+// never existed (on the shipped BTC data the perp-high/spot-low "basis" of opposite bars has a median of
+// 91 bp, against −2.6 bp at the open). The perp's extremes are still replayed as mark-only events at
+// +interval/4 and +interval/2 (a bullish bar, close ≥ open, goes O→L→H→C, a bearish one O→H→L→C), so a
+// position's liquidation and the risk monitor see the wicks. Spot extremes are not replayed.
+//
+// Around a price p the quote is bid = p·(1 − spread/2) rounded down to the tick and ask = p·(1 + spread/2)
+// rounded up (spread per venue, tick per venue and symbol; without a tick, to 1e-8). Both quote sizes are
+// the bar's volume, a depth proxy.
 //
 // # Marks and the funding estimate
 //
 // Every perp quote is followed by an EventMark with Mark = the perp price of that point (not the bid or ask),
+// and the perp extremes are mark events of their own (which take no premium sample);
 // Index = the last spot price, NextFundingTime = the next settlement boundary of the symbol's interval, and
 // EstimatedRate = Binance's formula on the premium samples P = (perp − spot)/spot taken at the perp points of
 // the running period (weights 1..n, later samples weigh more):

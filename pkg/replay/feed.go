@@ -264,6 +264,12 @@ func (f *Feed) observe(st *symState, ns int64, ev *exchange.Event, raw decimal.D
 			f.pend = pendingMark{ns: ns, sym: st.idx, next: st.est.end}
 			f.hasPend = true
 		}
+	case exchange.EventMark: // a perp extreme: the mark moves; it is not a premium sample (no spot price then)
+		st.mark = raw
+		ev.Mark.EstimatedRate, ev.Mark.NextFundingTime = st.est.last, time.Unix(0, st.est.end).UTC()
+		if st.haveSpot {
+			ev.Mark.Index = st.spot
+		}
 	case exchange.EventFunding:
 		ev.Funding.MarkPrice = st.mark
 		if ev.Funding.IntervalHours > 0 {

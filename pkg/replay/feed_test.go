@@ -123,7 +123,8 @@ func TestGapsSuspendResumeAndNeverInventPrices(t *testing.T) {
 			}
 		}
 	}
-	// 9 spot bars and 8 perp bars, four quotes each; a mark after every perp quote.
+	// 9 spot bars and 8 perp bars, two quotes each (open, close); a mark after every perp quote, and two
+	// mark-only events per perp bar (its extremes).
 	count := map[string]int{}
 	for i, ev := range events {
 		count[ev.Kind.String()+"/"+string(ev.Venue)]++
@@ -134,7 +135,7 @@ func TestGapsSuspendResumeAndNeverInventPrices(t *testing.T) {
 			}
 		}
 	}
-	if count["quote/spot"] != 36 || count["quote/futures"] != 32 || count["mark/futures"] != 32 || count["funding/futures"] != 3 {
+	if count["quote/spot"] != 18 || count["quote/futures"] != 16 || count["mark/futures"] != 32 || count["funding/futures"] != 3 {
 		t.Errorf("counts %v", count)
 	}
 
@@ -151,8 +152,9 @@ func TestGapsSuspendResumeAndNeverInventPrices(t *testing.T) {
 	}
 }
 
-// Quote points: open at +0, the extremes at +¼ and +½ (low first on a bullish bar, high first on a bearish
-// one), close at +¾; the index of a mark is the last spot price.
+// Quote points: the open at +0 and the close at +¾ for both markets; the perp's extremes are mark-only
+// events at +¼ and +½ (low first on a bullish bar, high first on a bearish one); a mark's index is the last
+// spot price.
 func TestQuotePointsAndMarks(t *testing.T) {
 	events := collect(t, "testdata/gaps", replay.Options{})
 	var spot, perp []exchange.Event
@@ -171,7 +173,7 @@ func TestQuotePointsAndMarks(t *testing.T) {
 		t.Helper()
 		for i, w := range want {
 			q := qs[i]
-			if at := start.Add(time.Duration(i) * 15 * time.Minute); !q.Time.Equal(at) || !q.Quote.Time.Equal(at) {
+			if at := start.Add(time.Duration(i) * 45 * time.Minute); !q.Time.Equal(at) || !q.Quote.Time.Equal(at) {
 				t.Errorf("%s point %d at %s, want %s", name, i, q.Time, at)
 			}
 			if !q.Quote.Bid.Equal(d(w)) || !q.Quote.Ask.Equal(d(w)) {
@@ -179,20 +181,37 @@ func TestQuotePointsAndMarks(t *testing.T) {
 			}
 		}
 	}
-	// Spot 00:00 is bullish 100 → 100.5 (high 100.75, low 99.75); 01:00 bearish 101 → 100.5 (high 101.25, low 100.25).
-	check("spot 00:00", spot[0:4], t2024(0), []string{"100", "99.75", "100.75", "100.5"})
-	check("spot 01:00", spot[4:8], t2024(time.Hour), []string{"101", "101.25", "100.25", "100.5"})
+	// Spot 00:00 is bullish 100 → 100.5; 01:00 bearish 101 → 100.5. Only open and close are quoted.
+	check("spot 00:00", spot[0:2], t2024(0), []string{"100", "100.5"})
+	check("spot 01:00", spot[2:4], t2024(time.Hour), []string{"101", "100.5"})
 	if !spot[0].Quote.BidQty.Equal(d("10.5")) || !spot[0].Quote.AskQty.Equal(d("10.5")) {
 		t.Errorf("quote sizes %s/%s, want the bar volume 10.5", spot[0].Quote.BidQty, spot[0].Quote.AskQty)
 	}
-	// Perp 01:00 is bullish 102 → 102.5.
-	check("perp 01:00", perp[0:4], t2024(time.Hour), []string{"102", "101.75", "102.75", "102.5"})
-	for i, m := range marks[:4] {
-		if !m.Mark.Mark.Equal(perp[i].Quote.Bid) || !m.Mark.Index.Equal(spot[4+i].Quote.Bid) {
-			t.Errorf("mark %d: %s, want mark %s index %s", i, describe(m), perp[i].Quote.Bid, spot[4+i].Quote.Bid)
+	// Perp 01:00 is bullish 102 → 102.5 (low 101.75, high 102.75).
+	check("perp 01:00", perp[0:2], t2024(time.Hour), []string{"102", "102.5"})
+	wantMarks := []struct {
+		at           time.Duration
+		mark, index  string
+		fromQuoteIdx int // the perp quote it follows, -1 for a mark-only extreme
+	}{
+		{time.Hour, "102", "101", 0},
+		{time.Hour + 15*time.Minute, "101.75", "101", -1},
+		{time.Hour + 30*time.Minute, "102.75", "101", -1},
+		{time.Hour + 45*time.Minute, "102.5", "100.5", 1},
+	}
+	for i, w := range wantMarks {
+		m := marks[i]
+		if !m.Time.Equal(t2024(w.at)) || !m.Mark.Mark.Equal(d(w.mark)) || !m.Mark.Index.Equal(d(w.index)) {
+			t.Errorf("mark %d: %s, want at %s mark %s index %s", i, describe(m), t2024(w.at), w.mark, w.index)
 		}
 		if !m.Mark.NextFundingTime.Equal(t2024(8 * time.Hour)) {
 			t.Errorf("next funding %s", m.Mark.NextFundingTime)
+		}
+	}
+	// No spot quote at the extremes: nothing tradable where the two markets' times are unknown.
+	for _, q := range spot {
+		if m := q.Time.Minute(); m == 15 || m == 30 {
+			t.Errorf("spot quoted at an intra-bar extreme: %s", describe(q))
 		}
 	}
 }
@@ -239,7 +258,7 @@ func TestBidAskRounding(t *testing.T) {
 			if ev.Kind != exchange.EventQuote {
 				continue
 			}
-			p := d(prices[n/8])
+			p := d(prices[n/4])
 			tick := opts.SpotTicks["RNDUSDT"]
 			if ev.Venue == exchange.Futures {
 				tick = opts.PerpTicks["RNDUSDT"]
@@ -258,7 +277,7 @@ func TestBidAskRounding(t *testing.T) {
 			}
 			n++
 		}
-		if n != 200*8 {
+		if n != 200*4 {
 			t.Fatalf("%d quotes", n)
 		}
 	}
@@ -309,9 +328,10 @@ func TestEstimatedRate(t *testing.T) {
 			}
 		})
 	}
-	// Weights 1..n: two bars (8 samples) at premium 0.1% then 0.2%: P̄ = (Σ_{1..4} i·0.001 + Σ_{5..8} i·0.002)/36.
+	// Weights 1..n: two bars (4 samples, the perp quotes at open and close; extremes take none) at premium
+	// 0.1% then 0.2%: P̄ = (1·0.001 + 2·0.001 + 3·0.002 + 4·0.002)/10.
 	m := lastEstimate(mk([]string{"100.1", "100.2"}), replay.Options{RateCaps: map[string]float64{"ESTUSDT": 0.01}})
-	pbar := (10*0.001 + 26*0.002) / 36
+	pbar := (3*0.001 + 7*0.002) / 10
 	want := decimal.NewFromFloat(pbar - 0.0005).Round(8)
 	if !m.EstimatedRate.Equal(want) {
 		t.Errorf("weighted estimate %s, want %s", m.EstimatedRate, want)
@@ -398,20 +418,21 @@ func TestArchiveLayout(t *testing.T) {
 			t.Errorf("suspend between consecutive monthly files: %s", describe(ev))
 		}
 	}
-	if len(spot) != 16 || len(perp) != 16 || len(fund) != 2 {
+	if len(spot) != 8 || len(perp) != 8 || len(fund) != 2 {
 		t.Fatalf("%d spot, %d perp quotes, %d settlements", len(spot), len(perp), len(fund))
 	}
 	start := time.Date(2024, 1, 31, 22, 0, 0, 0, time.UTC)
-	for i, q := range spot {
-		if want := start.Add(time.Duration(i) * 15 * time.Minute); !q.Time.Equal(want) {
+	for i, q := range spot { // hourly bars: open at +0, close at +45m
+		want := start.Add(time.Duration(i/2)*time.Hour + time.Duration(i%2)*45*time.Minute)
+		if !q.Time.Equal(want) {
 			t.Fatalf("spot quote %d at %s, want %s (microsecond timestamps)", i, q.Time, want)
 		}
 	}
-	if !spot[0].Quote.Bid.Equal(d("50")) || !spot[8].Quote.Bid.Equal(d("52")) || !spot[0].Quote.BidQty.Equal(d("1")) {
-		t.Errorf("spot prices %s, %s, size %s", describe(spot[0]), describe(spot[8]), spot[0].Quote.BidQty)
+	if !spot[0].Quote.Bid.Equal(d("50")) || !spot[4].Quote.Bid.Equal(d("52")) || !spot[0].Quote.BidQty.Equal(d("1")) {
+		t.Errorf("spot prices %s, %s, size %s", describe(spot[0]), describe(spot[4]), spot[0].Quote.BidQty)
 	}
-	if !perp[8].Time.Equal(time.Date(2024, 2, 1, 0, 0, 0, 0, time.UTC)) || !perp[8].Quote.Bid.Equal(d("52.1")) {
-		t.Errorf("perp %s", describe(perp[8]))
+	if !perp[4].Time.Equal(time.Date(2024, 2, 1, 0, 0, 0, 0, time.UTC)) || !perp[4].Quote.Bid.Equal(d("52.1")) {
+		t.Errorf("perp %s", describe(perp[4]))
 	}
 	// 2024-02-01 00:00:00.005 settles on the open of the perp bar at 00:00.
 	if !fund[1].Funding.MarkPrice.Equal(d("52.1")) || !fund[1].Funding.Rate.Equal(d("0.00012345")) {
@@ -507,12 +528,12 @@ func TestBOMAndCRLF(t *testing.T) {
 			n++
 		}
 	}
-	if n != 13 {
-		t.Fatalf("%d quotes and settlements, want 13", n)
+	if n != 7 { // 2 spot bars and 1 perp bar, two quotes each, and one settlement
+		t.Fatalf("%d quotes and settlements, want 7", n)
 	}
 }
 
-// Other intervals: 15-minute bars put their points 3m45s apart.
+// Other intervals: 15-minute bars quote their open at +0 and their close at +11m15s.
 func TestOtherIntervals(t *testing.T) {
 	hdr := "open_time,open,high,low,close,volume"
 	base := int64(1704067200000)
@@ -534,7 +555,7 @@ func TestOtherIntervals(t *testing.T) {
 			t.Errorf("gap reported between consecutive 15m bars: %s", describe(ev))
 		}
 	}
-	if got := strings.Join(times[:5], " "); got != "00:00:00 00:03:45 00:07:30 00:11:15 00:15:00" {
+	if got := strings.Join(times[:5], " "); got != "00:00:00 00:11:15 00:15:00 00:26:15 00:30:00" {
 		t.Errorf("points %s", got)
 	}
 }

@@ -110,9 +110,14 @@ func (s *klineSource) take() (ev exchange.Event, raw decimal.Decimal, rawF float
 	st := s.q.pop()
 	t := time.Unix(0, st.ns).UTC()
 	ev = exchange.Event{Kind: st.kind, Time: t, Venue: s.venue, Symbol: s.symbol}
-	if st.kind == exchange.EventQuote {
+	switch st.kind {
+	case exchange.EventQuote:
 		mp := s.price(st.pt)
 		ev.Quote = exchange.Quote{Venue: s.venue, Symbol: s.symbol, Bid: mp.bid, BidQty: s.cur.vol, Ask: mp.ask, AskQty: s.cur.vol, Time: t}
+		raw, rawF = mp.raw, mp.f
+	case exchange.EventMark: // an intra-bar extreme of the perp: the mark moves, nothing is quoted
+		mp := s.price(st.pt)
+		ev.Mark = exchange.Mark{Symbol: s.symbol, Mark: mp.raw, Time: t}
 		raw, rawF = mp.raw, mp.f
 	}
 	if s.q.n == 0 {
@@ -173,9 +178,20 @@ func (s *klineSource) fill() error {
 		if b.cf < b.of {
 			s.pts[1], s.pts[2] = &b.h, &b.l
 		}
+		// Only the open and the close are tradable quotes: they are the two prices whose time is known, the
+		// same instant in both markets. The extremes happened at unknown, different moments in the spot and
+		// perp bars; quoting both legs there would invent basis. The perp's extremes still move its mark
+		// (liquidation and risk must see the wicks), as mark-only events.
 		q := s.interval / 4
 		for i := range int8(4) {
-			s.q.push(step{ns: b.open + int64(i)*q, kind: exchange.EventQuote, pt: i})
+			kind := exchange.EventQuote
+			if i == 1 || i == 2 {
+				if s.venue != exchange.Futures {
+					continue
+				}
+				kind = exchange.EventMark
+			}
+			s.q.push(step{ns: b.open + int64(i)*q, kind: kind, pt: i})
 		}
 		return nil
 	}

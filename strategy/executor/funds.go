@@ -41,10 +41,18 @@ func (e *Executor) ensureMargin(ctx context.Context, p *pair.Pair, m Market, qty
 		return err
 	}
 	if !short.IsPositive() {
-		if free.LessThan(spotCost) {
-			return fmt.Errorf("spot wallet has %s %s free, the spot leg costs %s", free.StringFixed(2), e.cfg.QuoteAsset, spotCost.StringFixed(2))
+		if free.GreaterThanOrEqual(spotCost) {
+			return nil
 		}
-		return nil
+		// The spot leg is short of funds while the futures wallet holds more than this pair needs (margin
+		// left there by closed pairs): bring the difference back.
+		spare := acct.AvailableBalance.Sub(need)
+		want := exchange.CeilToStep(spotCost.Sub(free), decimal.New(1, -2))
+		if spare.LessThan(want) {
+			return fmt.Errorf("spot wallet has %s %s free and futures %s spare; the spot leg costs %s",
+				free.StringFixed(2), e.cfg.QuoteAsset, spare.StringFixed(2), spotCost.StringFixed(2))
+		}
+		return e.Transfer(ctx, p.ID, exchange.FuturesToSpot, e.cfg.QuoteAsset, want, fmt.Sprintf("spot funds for pair %d", p.ID))
 	}
 	short = exchange.CeilToStep(short, decimal.New(1, -2))
 	if free.LessThan(short.Add(spotCost)) {

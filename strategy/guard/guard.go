@@ -54,6 +54,7 @@ type Guard struct {
 	pairs    Pairs
 	sw       *risk.Switch
 	alert    func(executor.Alert)
+	onReport func(risk.Report)
 
 	mu    sync.Mutex // the executor's legs call PreTrade concurrently
 	dirty bool
@@ -81,6 +82,8 @@ type Config struct {
 	Pairs    Pairs
 	Status   risk.Status // the persisted trading state at start-up
 	Alert    func(executor.Alert)
+	// OnReport sees every evaluation (metrics, risk snapshots); optional.
+	OnReport func(risk.Report)
 }
 
 // New creates a guard.
@@ -94,7 +97,7 @@ func New(c Config) (*Guard, error) {
 	}
 	return &Guard{rules: c.Rules, mon: risk.NewMonitor(c.Rules, risk.MonitorOptions{}), venue: c.Venue, events: c.Events,
 		clock: c.Clock, log: c.Log, account: c.Account, quote: c.Quote, leverage: c.Leverage, markets: c.Markets,
-		pairs: c.Pairs, sw: sw, alert: c.Alert, dirty: true}, nil
+		pairs: c.Pairs, sw: sw, alert: c.Alert, onReport: c.OnReport, dirty: true}, nil
 }
 
 // SetPairs names the function listing live pairs (the engine, once it exists).
@@ -175,6 +178,9 @@ func (g *Guard) Evaluate(ctx context.Context, pairs []pair.Pair) ([]strategy.Ris
 	}
 	if err != nil {
 		return nil, err
+	}
+	if g.onReport != nil {
+		g.onReport(rep)
 	}
 	for _, n := range rep.Notes {
 		g.record(ctx, store.RiskEvent{AccountID: g.account, PairID: n.PairID, Symbol: n.Symbol, Kind: string(n.Kind),
@@ -271,6 +277,9 @@ func (g *Guard) book() *risk.Book {
 	defer g.mu.Unlock()
 	b := &risk.Book{State: g.sw.State(), SpotFree: g.snap.spot, FuturesAvailable: g.snap.futures.AvailableBalance,
 		FuturesMarginBalance: g.snap.futures.MarginBalance, Symbols: map[string]risk.Exposure{}}
+	for sym := range g.markets { // every tradable symbol is set up at the configured leverage
+		b.Symbols[sym] = risk.Exposure{Leverage: g.leverage}
+	}
 	var pairs []pair.Pair
 	if g.pairs != nil {
 		pairs = g.pairs()

@@ -149,7 +149,7 @@ func (p *Policy) Decide(now time.Time, book *signals.Book, held []Held, blocked 
 				p.cfg.ExitAPR*100, n, HeldAPR(s, h.Direction, p.cfg.Costs, p.cfg.Signals)*100)
 		} else if gain := p.earlyExitGain(s, h); gain >= p.cfg.EarlyExitProfit {
 			if c := Price(s, h.Direction, p.cfg.Costs, p.cfg.Signals, p.cfg.Holding); !p.Qualifies(c) {
-				reason = fmt.Sprintf("basis lets the pair close early at a profit of %.3f%% of notional after exit costs", gain*100)
+				reason = fmt.Sprintf("basis lets the pair close early: the trade's basis earns %.3f%% of notional after round-trip costs", gain*100)
 			}
 		}
 		if reason == "" {
@@ -229,7 +229,8 @@ func (p *Policy) rotation(now time.Time, book *signals.Book, held []Held, closin
 			cand.Symbol, cand.NetAPR*100, worstAPR*100, gain*100)}, true
 }
 
-// earlyExitGain is the basis profit of closing now, net of exit costs, as a fraction of notional.
+// earlyExitGain is what the trade's basis earns if the pair closes now, net of the whole round trip's costs
+// (the entry's were paid too), as a fraction of notional. Funding is not counted: this is the basis alone.
 func (p *Policy) earlyExitGain(s *signals.Symbol, h Held) float64 {
 	reverse := h.Direction == pair.Reverse
 	exit := s.ExitBasis(reverse)
@@ -237,7 +238,7 @@ func (p *Policy) earlyExitGain(s *signals.Symbol, h Held) float64 {
 	if reverse {
 		gain = -gain
 	}
-	return gain - p.cfg.Costs.OneWay()
+	return gain - p.cfg.Costs.RoundTrip()
 }
 
 // chargesSoon: a settlement within the guard would charge a new position in dir.

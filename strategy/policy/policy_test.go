@@ -166,7 +166,7 @@ func TestExitAfterNSettlementsButNotBeforeAPayingOne(t *testing.T) {
 
 func TestEarlyExitOnBasis(t *testing.T) {
 	b := signals.NewBook([]string{"BTCUSDT"}, cfg().Signals)
-	// Entered at +1% basis; the basis collapsed to −0.5%: closing now books ~1.5% minus exit costs.
+	// Entered at +1% basis; the basis collapsed to −0.5%: closing now books ~1.5% minus the round trip's costs.
 	market(b, "BTCUSDT", 100, -0.005, 0.00005, now)
 	held := []Held{{PairID: 3, Symbol: "BTCUSDT", Direction: pair.Carry, State: pair.Open, EntryBasis: 0.01, Capital: d("3000")}}
 	ds := New(cfg()).Decide(now, b, held, nil)
@@ -204,5 +204,20 @@ func TestSpotNotionalAllocation(t *testing.T) {
 	}
 	if got := CapitalFor(d("6000"), 2); !got.Equal(d("9000")) {
 		t.Fatalf("capital for 6000 notional %s", got)
+	}
+}
+
+func TestEarlyExitCountsTheWholeRoundTrip(t *testing.T) {
+	b := signals.NewBook([]string{"BTCUSDT"}, cfg().Signals)
+	// Entered at +0.45% basis, now 0: the basis moved 0.45% (plus the spreads), more than the exit costs and
+	// the 0.2% threshold together (0.19% + 0.2%), but not more than the round trip (0.38%) plus 0.2%.
+	market(b, "BTCUSDT", 100, 0, 0.00005, now)
+	held := []Held{{PairID: 4, Symbol: "BTCUSDT", Direction: pair.Carry, State: pair.Open, EntryBasis: 0.0045, Capital: d("3000")}}
+	if ds := New(cfg()).Decide(now, b, held, nil); len(ds) != 0 {
+		t.Fatalf("closed a trade whose basis does not cover its round trip: %+v", ds)
+	}
+	held[0].EntryBasis = 0.0062
+	if ds := New(cfg()).Decide(now, b, held, nil); len(ds) != 1 {
+		t.Fatalf("a basis gain over round trip + threshold must close early: %+v", ds)
 	}
 }

@@ -1,0 +1,158 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/shopspring/decimal"
+	"github.com/spf13/cobra"
+
+	"github.com/carry-trading/carry/exchange"
+	"github.com/carry-trading/carry/exchange/binance"
+	"github.com/carry-trading/carry/pkg/accounting"
+	"github.com/carry-trading/carry/pkg/config"
+	"github.com/carry-trading/carry/pkg/store"
+	"github.com/carry-trading/carry/strategy/pair"
+)
+
+// cli is what the operator commands share: the database, the account, and (when Binance answers) its
+// public market data for valuing positions.
+type cli struct {
+	a      *app
+	db     *database
+	acct   store.Account
+	market *binance.Client // public market data; nil when unreachable or in backtest mode
+	note   string          // why market data is missing
+}
+
+// openCLI opens the database and the account. Read commands never take the account lock.
+func (a *app) openCLI(ctx context.Context, withMarket bool) (*cli, error) {
+	if err := a.load(); err != nil {
+		return nil, err
+	}
+	db, err := a.openDatabase(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c := &cli{a: a, db: db}
+	acct, err := db.FindAccount(ctx, a.cfg.Account.Name, a.cfg.Mode)
+	if errors.Is(err, store.ErrNotFound) {
+		db.Close()
+		return nil, withCode(exitNotFound, fmt.Errorf("account %q has no records in %s mode yet (start the bot with `carry run --mode %s`)", a.cfg.Account.Name, a.cfg.Mode, a.cfg.Mode))
+	}
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	c.acct = acct
+	if withMarket && a.cfg.Mode != config.ModeBacktest {
+		client, err := binance.New(a.binanceConfig(false), a.log)
+		if err == nil {
+			pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			_, err = client.Quote(pctx, exchange.Spot, a.cfg.Universe.Symbols[0])
+			cancel()
+		}
+		if err != nil {
+			c.note = "Binance market data unavailable (" + err.Error() + "): open positions are not valued"
+		} else {
+			c.market = client
+		}
+	}
+	return c, nil
+}
+
+func (c *cli) close() {
+	if c.market != nil {
+		c.market.Close()
+	}
+	c.db.Close()
+}
+
+// prices returns the spot and perp mids of a symbol (zero when unknown).
+func (c *cli) prices(ctx context.Context, symbol string) accounting.Prices {
+	if c.market == nil {
+		return accounting.Prices{}
+	}
+	var px accounting.Prices
+	if q, err := c.market.Quote(ctx, exchange.Spot, symbol); err == nil {
+		px.Spot = q.Mid()
+	}
+	if q, err := c.market.Quote(ctx, exchange.Futures, symbol); err == nil {
+		px.Perp = q.Mid()
+	}
+	return px
+}
+
+// pairPnL accounts one pair from its recorded fills and funding.
+func (c *cli) pairPnL(ctx context.Context, p pair.Pair, px accounting.Prices) (accounting.PairPnL, error) {
+	fills, err := c.db.Fills(ctx, c.acct.ID, p.ID)
+	if err != nil {
+		return accounting.PairPnL{}, err
+	}
+	funding, err := c.db.FundingPayments(ctx, c.acct.ID, p.ID)
+	if err != nil {
+		return accounting.PairPnL{}, err
+	}
+	fs := make([]exchange.Fill, len(fills))
+	for i, f := range fills {
+		fs[i] = f.Fill
+	}
+	fp := make([]exchange.FundingPayment, len(funding))
+	for i, f := range funding {
+		fp[i] = f.FundingPayment
+	}
+	base := baseOf(p.Symbol, c.a.cfg.Universe.QuoteAsset)
+	return accounting.Compute(p, fs, fp, px, base, c.a.cfg.Universe.QuoteAsset), nil
+}
+
+// botRunning reports whether a bot holds the account's lock (taking and releasing it to find out).
+func (c *cli) botRunning(ctx context.Context) (bool, error) {
+	l, err := c.db.TryLockAccount(ctx, c.acct.Name, c.acct.Mode)
+	if errors.Is(err, store.ErrLocked) {
+		return true, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	l.Unlock(ctx)
+	return false, nil
+}
+
+func baseOf(symbol, quote string) string {
+	if len(symbol) > len(quote) && symbol[len(symbol)-len(quote):] == quote {
+		return symbol[:len(symbol)-len(quote)]
+	}
+	return symbol
+}
+
+// printJSON writes v as indented JSON.
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// jsonFlag adds --json to a read command.
+func jsonFlag(cmd *cobra.Command, v *bool) {
+	cmd.Flags().BoolVar(v, "json", false, "print JSON instead of a table")
+}
+
+// money formats an amount with 2 decimals and a sign.
+func money(d decimal.Decimal) string {
+	s := d.StringFixed(2)
+	if d.IsPositive() {
+		s = "+" + s
+	}
+	return s
+}
+
+func pct(d decimal.Decimal, places int32) string {
+	if d.IsZero() {
+		return "-"
+	}
+	return d.Shift(2).StringFixed(places) + "%"
+}

@@ -1,0 +1,283 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/shopspring/decimal"
+
+	"github.com/carry-trading/carry/exchange"
+	"github.com/carry-trading/carry/exchange/paper"
+	"github.com/carry-trading/carry/pkg/clock"
+	"github.com/carry-trading/carry/pkg/config"
+	"github.com/carry-trading/carry/pkg/notify"
+	"github.com/carry-trading/carry/pkg/store"
+	"github.com/carry-trading/carry/pkg/telemetry"
+	"github.com/carry-trading/carry/risk"
+	"github.com/carry-trading/carry/strategy"
+	"github.com/carry-trading/carry/strategy/executor"
+	"github.com/carry-trading/carry/strategy/guard"
+	"github.com/carry-trading/carry/strategy/pair"
+	"github.com/carry-trading/carry/strategy/policy"
+	"github.com/carry-trading/carry/strategy/signals"
+)
+
+// venue is everything the engine's graph needs from a venue (Binance or paper).
+type venue interface {
+	exchange.MarketData
+	exchange.FundingData
+	exchange.Trading
+	exchange.Account
+	exchange.AccountSetup
+	exchange.Wallet
+	exchange.Income
+}
+
+// system is one account's object graph. The mode decides the venue, the source and the clock; everything
+// else is the same in backtest, paper and live.
+type system struct {
+	cfg      *config.Config
+	log      zerolog.Logger
+	db       *database
+	acct     store.Account
+	venue    venue
+	sink     strategy.MarketSink // the paper venue, fed every event; nil in live mode
+	paper    *paper.Venue        // nil in live mode
+	clock    clock.Clock
+	sim      *clock.Sim
+	symbols  []string
+	markets  map[string]executor.Market
+	book     *signals.Book
+	policy   *policy.Policy
+	exec     *executor.Executor
+	guard    *guard.Guard
+	engine   *strategy.Engine
+	notifier *notify.Notifier
+	metrics  *telemetry.Metrics
+	fresh    *telemetry.Freshness
+	observer *observer
+	extraObs strategy.Observer
+	crash    func(string)
+	closers  []func()
+
+	lastSnapshot time.Time
+}
+
+// close releases everything the system opened, in reverse order.
+func (s *system) close() {
+	for i := len(s.closers) - 1; i >= 0; i-- {
+		s.closers[i]()
+	}
+	s.closers = nil
+}
+
+// loadMarkets reads each symbol's instruments, fees and brackets from the venue; symbols the venue cannot
+// trade on both legs are dropped with a warning.
+func (s *system) loadMarkets(ctx context.Context, symbols []string) error {
+	s.markets = map[string]executor.Market{}
+	for _, sym := range symbols {
+		spot, err := s.venue.Instrument(ctx, exchange.Spot, sym)
+		if err != nil {
+			s.log.Warn().Str("symbol", sym).Err(err).Msg("no spot market; symbol left out")
+			continue
+		}
+		perp, err := s.venue.Instrument(ctx, exchange.Futures, sym)
+		if err != nil {
+			s.log.Warn().Str("symbol", sym).Err(err).Msg("no USDⓈ-M perpetual; symbol left out")
+			continue
+		}
+		if !spot.Trading || !perp.Trading {
+			s.log.Warn().Str("symbol", sym).Msg("spot or perpetual not trading; symbol left out")
+			continue
+		}
+		sf, err := s.venue.Commission(ctx, exchange.Spot, sym)
+		if err != nil {
+			return fmt.Errorf("reading %s spot commission: %w", sym, err)
+		}
+		pf, err := s.venue.Commission(ctx, exchange.Futures, sym)
+		if err != nil {
+			return fmt.Errorf("reading %s futures commission: %w", sym, err)
+		}
+		s.markets[sym] = executor.Market{Spot: spot, Perp: perp, SpotFee: sf, PerpFee: pf}
+		s.symbols = append(s.symbols, sym)
+	}
+	if len(s.symbols) == 0 {
+		return fmt.Errorf("none of the universe's symbols (%v) can be traded on both spot and USDⓈ-M", symbols)
+	}
+	return nil
+}
+
+// build wires signals, policy, executor, risk guard and engine over the chosen venue, source clock and store.
+func (s *system) build(ctx context.Context) error {
+	cfg := s.cfg
+	f := func(d decimal.Decimal) float64 { return d.InexactFloat64() }
+	s.book = signals.NewBook(s.symbols, signals.Params{SmoothingSettlements: cfg.Strategy.SmoothingSettlements, EstimateWeight: f(cfg.Strategy.EstimateWeight)})
+	for _, sym := range s.symbols {
+		fi, err := s.venue.FundingInfo(ctx, sym)
+		if err != nil {
+			return fmt.Errorf("reading %s funding info: %w", sym, err)
+		}
+		s.book.SetFundingInfo(fi)
+	}
+	costs := policy.Costs{SpotFee: f(cfg.Fees.SpotTaker), PerpFee: f(cfg.Fees.PerpTaker), Slippage: f(cfg.Strategy.Slippage), BorrowHourly: f(cfg.Fees.BorrowHourly)}
+	if m, ok := s.markets[s.symbols[0]]; ok && m.SpotFee.Taker.IsPositive() {
+		costs.SpotFee, costs.PerpFee = f(m.SpotFee.Taker), f(m.PerpFee.Taker)
+	}
+	s.policy = policy.New(policy.Config{
+		EntryAPR: f(cfg.Strategy.EntryAPR), ExitAPR: f(cfg.Strategy.ExitAPR), ExitSettlements: cfg.Strategy.ExitSettlements,
+		MaxBreakeven: cfg.Strategy.MaxBreakeven, Holding: cfg.Strategy.ExpectedHolding, RotationMinGainAPR: f(cfg.Strategy.RotationMinGainAPR),
+		SettlementGuard: cfg.Strategy.SettlementGuard, EarlyExitProfit: f(cfg.Strategy.EarlyExitProfit), Reverse: cfg.Strategy.Reverse,
+		Costs: costs, Signals: s.book.Params(),
+		Capital: cfg.Capital.Total, PerSymbolMax: cfg.Capital.PerSymbolMax, Reserve: cfg.Capital.Reserve, Leverage: cfg.Capital.Leverage,
+	})
+
+	rules, err := risk.New(cfg.Risk, cfg.Universe.QuoteAsset)
+	if err != nil {
+		return fmt.Errorf("risk rules: %w", err)
+	}
+	rmarkets := map[string]risk.Market{}
+	for sym, m := range s.markets {
+		br, err := s.venue.LeverageBrackets(ctx, sym)
+		if err != nil || len(br) == 0 {
+			s.log.Warn().Str("symbol", sym).Err(err).Msg("leverage brackets unavailable; using Binance's BTCUSDT table")
+			br = exchange.DefaultBrackets()
+		}
+		rmarkets[sym] = risk.Market{Spot: m.Spot, Perp: m.Perp, Brackets: br, SpotFeeInBase: m.SpotFee.Taker}
+	}
+	st, err := s.db.TradingState(ctx, s.acct.ID)
+	if err != nil {
+		return err
+	}
+	s.guard, err = guard.New(guard.Config{Rules: rules, Venue: s.venue, Events: s.db.Store, Clock: s.clock, Log: s.log, Account: s.acct.ID,
+		Quote: cfg.Universe.QuoteAsset, Leverage: cfg.Capital.Leverage, Markets: rmarkets, Alert: s.alert, OnReport: s.onRiskReport,
+		Status: risk.Status{State: risk.State(st.State), By: risk.Actor(st.By), Reason: st.Reason, Since: st.At}})
+	if err != nil {
+		return err
+	}
+
+	recvWindow := time.Duration(0) // the paper venue's answers are definitive at once
+	if cfg.Mode == config.ModeLive {
+		recvWindow = cfg.Binance.RecvWindow
+	}
+	orderType := exchange.Market
+	if cfg.Execution.OrderType == "ioc" {
+		orderType = exchange.LimitIOC
+	}
+	s.exec = executor.New(executor.Config{
+		OrderType: orderType, IOCSlippage: cfg.Execution.IOCSlippage, MaxUnhedged: time.Duration(cfg.Execution.MaxUnhedgedSeconds) * time.Second,
+		OrderTimeout: cfg.Execution.OrderTimeout, MaxRepairAttempts: cfg.Execution.MaxRepairAttempts, RecvWindow: recvWindow,
+		QuoteAsset: cfg.Universe.QuoteAsset, Leverage: cfg.Capital.Leverage, MarginBuffer: decimal.New(2, -3),
+	}, s.venue, s.db.Store, s.clock, s.log, s.acct, executor.Options{
+		PreTrade: s.guard.PreTrade, Crashpoint: s.crash, Alert: s.alert, Observer: s.observer, Changed: s.guard.Changed,
+		Quotes: func(v exchange.Venue, sym string) (exchange.Quote, bool) {
+			sg := s.book.Get(sym)
+			if sg == nil {
+				return exchange.Quote{}, false
+			}
+			if v == exchange.Futures {
+				return sg.Perp, !sg.PerpSuspended
+			}
+			return sg.Spot, !sg.SpotSuspended
+		},
+	})
+	for sym, m := range s.markets {
+		s.exec.SetMarket(sym, m)
+		if err := s.venue.SetupSymbol(ctx, sym, cfg.Capital.Leverage, false); err != nil {
+			return fmt.Errorf("setting up %s (one-way mode, cross margin, %dx): %w", sym, cfg.Capital.Leverage, err)
+		}
+	}
+	syncEvery := time.Duration(0)
+	if cfg.Mode == config.ModeLive {
+		syncEvery = time.Minute
+	}
+	var obs strategy.Observer = s.observer
+	if s.extraObs != nil {
+		obs = multiObserver{s.observer, s.extraObs}
+	}
+	s.engine = strategy.New(strategy.Config{EvalInterval: cfg.Strategy.EvalInterval, QuoteAsset: cfg.Universe.QuoteAsset,
+		Leverage: cfg.Capital.Leverage, FundingSyncEvery: syncEvery}, strategy.Deps{
+		Exec: s.exec, Book: s.book, Policy: s.policy, Store: s.db.Store, Funding: s.venue, Sink: s.sink, Guard: s.guard,
+		Observer: obs, Clock: s.clock, Sim: s.sim, Log: s.log, State: s.guard,
+	})
+	if cfg.Mode != config.ModeBacktest {
+		s.engine.Commands = strategy.StoreCommands{Queue: s.db.Store}
+	}
+	s.guard.SetPairs(s.engine.Pairs)
+	return nil
+}
+
+// onRiskReport publishes a risk evaluation: metrics always, snapshots for the CLI at most every 5 s.
+func (s *system) onRiskReport(rep risk.Report) {
+	var worstMargin decimal.Decimal
+	for _, pl := range rep.Pools {
+		worstMargin = decimal.Max(worstMargin, pl.MarginRatio)
+	}
+	s.metrics.MarginRatio.Set(worstMargin.InexactFloat64())
+	snaps := make([]store.RiskSnapshot, 0, len(rep.Positions))
+	for _, pr := range rep.Positions {
+		s.metrics.LiqDistance.WithLabelValues(pr.Symbol).Set(pr.Distance.InexactFloat64())
+		snap := store.RiskSnapshot{Symbol: pr.Symbol, PairID: pr.PairID, Mark: pr.Mark, LiquidationPrice: pr.Liquidation,
+			Distance: pr.Distance, MarginRatio: rep.Pools[pr.Pool].MarginRatio, At: rep.Time}
+		if sg := s.book.Get(pr.Symbol); sg != nil {
+			snap.NextFunding = sg.NextFunding
+		}
+		snaps = append(snaps, snap)
+	}
+	for _, h := range rep.Hedges {
+		s.metrics.HedgeRatio.WithLabelValues(h.Symbol).Set(h.Ratio.InexactFloat64())
+		for i := range snaps {
+			if snaps[i].Symbol == h.Symbol {
+				snaps[i].HedgeRatio = h.Ratio
+			}
+		}
+	}
+	if s.cfg.Mode == config.ModeBacktest || time.Since(s.lastSnapshot) < 5*time.Second {
+		return
+	}
+	s.lastSnapshot = time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := s.db.SaveRiskSnapshots(ctx, s.acct.ID, snaps); err != nil {
+		s.log.Warn().Err(err).Msg("saving risk snapshots failed")
+	}
+}
+
+// alert sends an executor or risk alert to the operator.
+func (s *system) alert(a executor.Alert) {
+	if s.notifier == nil {
+		return
+	}
+	s.notifier.Send(notify.Alert{Time: s.clock.Now(), Account: s.acct.Name, Mode: s.cfg.Mode, Severity: a.Severity, Kind: a.Kind,
+		Symbol: a.Symbol, PairID: a.PairID, Message: a.Message})
+}
+
+// multiObserver fans the engine's observations out.
+type multiObserver []strategy.Observer
+
+func (m multiObserver) OnEvent(ev *exchange.Event) {
+	for _, o := range m {
+		o.OnEvent(ev)
+	}
+}
+func (m multiObserver) OnPair(p pair.Pair) {
+	for _, o := range m {
+		o.OnPair(p)
+	}
+}
+func (m multiObserver) OnFunding(p exchange.FundingPayment, id int64) {
+	for _, o := range m {
+		o.OnFunding(p, id)
+	}
+}
+func (m multiObserver) OnDecision(d policy.Decision) {
+	for _, o := range m {
+		o.OnDecision(d)
+	}
+}
+func (m multiObserver) OnRisk(a strategy.RiskAction, err error) {
+	for _, o := range m {
+		o.OnRisk(a, err)
+	}
+}
