@@ -295,7 +295,9 @@ func difference(a, b []string) []string {
 }
 
 // publicClient is a Binance client without a key (public market data).
-func (a *app) publicClient() (*binance.Client, error) { return binance.New(a.binanceConfig(false), a.log) }
+func (a *app) publicClient() (*binance.Client, error) {
+	return binance.New(a.binanceConfig(false), a.log)
+}
 
 // liveClient is a Binance client with the account's key.
 func (a *app) liveClient() (*binance.Client, error) { return binance.New(a.binanceConfig(true), a.log) }
