@@ -289,12 +289,23 @@ func (e *Engine) Flush(ctx context.Context) error {
 			return err
 		}
 	}
-	if e.evalDue && !now.Before(e.nextEval) {
+	if e.evalDue && !now.Before(e.nextEval) && e.anyTradable() {
 		e.evalDue = false
 		e.nextEval = now.Add(e.cfg.EvalInterval)
 		return e.evaluate(ctx, now)
 	}
 	return nil
+}
+
+// anyTradable: some symbol has both legs quoted and a known funding interval (until then an evaluation
+// would decide nothing and only delay the first real one by an interval).
+func (e *Engine) anyTradable() bool {
+	for _, s := range e.Book.All() {
+		if s.Tradable() {
+			return true
+		}
+	}
+	return false
 }
 
 // evaluate asks the policy and carries its decisions out.
@@ -314,7 +325,15 @@ func (e *Engine) evaluate(ctx context.Context, now time.Time) error {
 			delete(e.cooldown, s)
 		}
 	}
-	for _, d := range e.Policy.Decide(now, e.Book, e.held(), blocked) {
+	decisions := e.Policy.Decide(now, e.Book, e.held(), blocked)
+	if e.Log.GetLevel() <= zerolog.DebugLevel {
+		for _, s := range e.Book.All() {
+			e.Log.Debug().Str("symbol", s.Name).Bool("tradable", s.Tradable()).Float64("spot_bid", s.SpotBid).Float64("perp_bid", s.PerpBid).
+				Bool("spot_suspended", s.SpotSuspended).Bool("perp_suspended", s.PerpSuspended).Int("interval_h", s.IntervalHours).
+				Float64("estimate", s.EstimatedRate).Int("decisions", len(decisions)).Msg("evaluated")
+		}
+	}
+	for _, d := range decisions {
 		if e.Observer != nil {
 			e.Observer.OnDecision(d)
 		}

@@ -31,6 +31,9 @@ type cli struct {
 
 // openCLI opens the database and the account. Read commands never take the account lock.
 func (a *app) openCLI(ctx context.Context, withMarket bool) (*cli, error) {
+	if a.logLevel == "" {
+		a.logLevel = "warn" // an operator reads the command's output, not the bot's logs
+	}
 	if err := a.load(); err != nil {
 		return nil, err
 	}
