@@ -363,6 +363,11 @@ type LoanTx struct {
 	Asset  string
 	Amount decimal.Decimal
 	Time   time.Time
+	// Rate is the hourly rate of an interest charge (zero when unknown or not a charge).
+	Rate decimal.Decimal
+	// Principal is, for an interest charge, the principal it was charged on; for a repayment, the part of
+	// Amount that repaid principal (the rest, Amount − Principal, paid interest). Zero when unknown.
+	Principal decimal.Decimal
 }
 
 // LoanKind names a loan transaction.

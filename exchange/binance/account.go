@@ -15,7 +15,8 @@ import (
 )
 
 // Balances returns a wallet's non-zero balances. Futures: Total is the wallet balance and Free the part
-// available for new positions (never more than the wallet).
+// available for new positions (never more than the wallet). Margin: the cross-margin wallet with each
+// asset's Borrowed principal and unpaid Interest (margin.go).
 func (c *Client) Balances(ctx context.Context, venue exchange.Venue) ([]exchange.Balance, error) {
 	switch venue {
 	case exchange.Spot:
@@ -61,6 +62,8 @@ func (c *Client) Balances(ctx context.Context, venue exchange.Venue) ([]exchange
 			out = append(out, exchange.Balance{Venue: exchange.Futures, Asset: b.Asset, Free: free, Locked: wallet.Sub(free)})
 		}
 		return out, p.err
+	case exchange.Margin:
+		return c.marginBalances(ctx)
 	}
 	return nil, fmt.Errorf("binance: balances of venue %q are not supported yet", venue)
 }

@@ -11,7 +11,7 @@
 // # Errors
 //
 // The exchange package's rule is that PlaceOrder returns a *exchange.RejectError only when nothing happened
-// on the venue. The adapter keeps that promise strictly:
+// on the venue. The adapter keeps that promise strictly (for orders, transfers, borrows and repayments):
 //
 //   - A Binance error answer with a 4xx status is a definite refusal: -2010/-2019/-2018 (balance or margin)
 //     are RejectInsufficient, filter failures (-1013, -1111, -4164, -40xx quantity/price checks) are
@@ -69,9 +69,31 @@
 // testdata/binance/api-samples). Filters are read with checked type assertions: a malformed exchangeInfo is
 // an error naming the symbol and the filter, never a panic.
 //
-// # Margin
+// # Cross margin
 //
-// Cross-margin borrowing (exchange.Borrowing, reverse carry) is not implemented yet; it will live in
-// margin.go beside wallet.go, over the same call wrapper and error taxonomy, with a polled margin account
-// since the library has no working margin user stream.
+// margin.go implements exchange.Borrowing and margin orders over go-binance's /sapi/v1/margin services, with
+// the same call wrapper and error taxonomy (isolated margin is not used):
+//
+//   - Borrow and Repay: POST /sapi/v1/margin/borrow-repay (type BORROW/REPAY). A 4xx Binance answer is a
+//     *exchange.RejectError (nothing was borrowed or repaid): -3006 (past max borrowable), -3041 (balance
+//     not enough) and -3045 (Binance's lending pool is dry) are RejectInsufficient, -3015 (more than owed)
+//     and the rest RejectOther. A timeout, dropped connection or 5xx wraps ErrOutcomeUnknown: resolve it with
+//     LoanHistory before trying again, since the request has no client id. After a success the record is
+//     read back (by txId) for Binance's time and, for a repayment, the principal part (interest is paid
+//     first); if that read fails the answer still stands.
+//   - MaxBorrowable: GET /sapi/v1/margin/maxBorrowable ("amount"). HourlyInterestRate: GET
+//     /sapi/v1/margin/next-hourly-interest-rate. Loans, MarginLevel and Balances(exchange.Margin): GET
+//     /sapi/v1/margin/account (borrowed, interest, free, locked per asset; marginLevel, 999 with no debt).
+//   - LoanHistory: GET /sapi/v1/margin/borrow-repay (BORROW and REPAY, failed records left out) and GET
+//     /sapi/v1/margin/interestHistory (every charge with its rate and principal), in windows of 30 days (7
+//     without an asset) and pages of 100, oldest first, from at most six months back.
+//   - Margin orders: OrderRequest.Venue = exchange.Margin goes to POST /sapi/v1/margin/order with our client
+//     id, newOrderRespType FULL and sideEffectType (NO_SIDE_EFFECT, MARGIN_BUY, AUTO_REPAY,
+//     AUTO_BORROW_REPAY from OrderRequest.SideEffect; a side effect on a spot or futures order is refused
+//     before sending). The errors follow PlaceOrder's rule. QueryOrder and CancelOrder on exchange.Margin use
+//     /sapi/v1/margin/order; fills come from /sapi/v1/margin/myTrades read from the order's time (go-binance
+//     has no orderId filter there) and kept by order id.
+//
+// go-binance has no working margin user-data stream, so margin orders, balances and loans are never pushed:
+// whoever watches them polls these REST calls (the executor already queries orders by client id).
 package binance

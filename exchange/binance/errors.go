@@ -193,7 +193,7 @@ func rejectKind(code int64, msg string) exchange.RejectKind {
 	switch {
 	case code == codeNewOrderRejected && strings.Contains(m, "immediately match"):
 		return exchange.RejectOther // a post-only order that would take
-	case code == codeNewOrderRejected || code == codeMarginLow || code == codeBalanceLow:
+	case code == codeNewOrderRejected || code == codeMarginLow || code == codeBalanceLow || isMarginInsufficient(code):
 		return exchange.RejectInsufficient
 	case filterCodes[code]:
 		return exchange.RejectFilter

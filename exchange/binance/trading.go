@@ -43,11 +43,16 @@ func (c *Client) PlaceOrder(ctx context.Context, req exchange.OrderRequest) (exc
 	if req.Type != exchange.Market && !req.Price.IsPositive() {
 		return exchange.Order{}, exchange.Rejected(exchange.RejectFilter, 0, "%s: a %s order needs a positive price; nothing was sent", op, req.Type)
 	}
+	if req.SideEffect != exchange.NoSideEffect && req.Venue != exchange.Margin {
+		return exchange.Order{}, exchange.Rejected(exchange.RejectOther, 0, "%s: a side effect (%s) is for margin orders; nothing was sent", op, req.SideEffect)
+	}
 	switch req.Venue {
 	case exchange.Spot:
 		return c.placeSpot(ctx, op, req)
 	case exchange.Futures:
 		return c.placeFutures(ctx, op, req)
+	case exchange.Margin:
+		return c.placeMargin(ctx, op, req)
 	}
 	return exchange.Order{}, exchange.Rejected(exchange.RejectOther, 0, "%s: venue %q is not supported yet; nothing was sent", op, req.Venue)
 }
@@ -231,6 +236,8 @@ func (c *Client) QueryOrder(ctx context.Context, venue exchange.Venue, symbol, c
 			}
 		}
 		return o, nil
+	case exchange.Margin:
+		return c.queryMargin(ctx, op, symbol, clientID)
 	}
 	return exchange.Order{}, fmt.Errorf("%s: venue %q is not supported yet", op, venue)
 }
@@ -251,6 +258,8 @@ func (c *Client) CancelOrder(ctx context.Context, venue exchange.Venue, symbol, 
 			_, err := a.fut.NewCancelOrderService().Symbol(symbol).OrigClientOrderID(clientID).Do(ctx, futures.WithRecvWindow(c.recvWindow()))
 			return err
 		})
+	case exchange.Margin:
+		err = c.cancelMargin(ctx, op, symbol, clientID)
 	default:
 		return exchange.Order{}, fmt.Errorf("%s: venue %q is not supported yet", op, venue)
 	}

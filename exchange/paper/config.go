@@ -41,6 +41,25 @@ type Config struct {
 	// JournalTimeout bounds a journal append made by Apply (funding, liquidations, maker fills), which has no
 	// context of its own (default 30s).
 	JournalTimeout time.Duration
+
+	// Cross margin (see margin.go and the package documentation).
+
+	// InterestRates are the hourly interest rates of cross-margin loans per asset (0.00001 = 0.001% an hour).
+	InterestRates map[string]decimal.Decimal
+	// DefaultInterestRate is the hourly rate of an asset without its own (default DefaultHourlyInterest).
+	DefaultInterestRate decimal.Decimal
+	// InterestSchedule feeds recorded rates: per asset, hourly rates in effect from a time on (e.g. Binance's
+	// interest rate history, daily ÷ 24). A charge at time t uses the latest point at or before t, else
+	// InterestRates. SetInterestRate adds points at run time.
+	InterestSchedule map[string][]InterestPoint
+	// MarginLeverage is the cross-margin account's maximum leverage (default 3, Binance's Cross Margin
+	// Classic): at most net equity × (leverage − 1) may be owed in total.
+	MarginLeverage int
+	// BorrowLimits cap the principal outstanding per asset (Binance's borrowLimit); absent: no cap beyond the
+	// leverage.
+	BorrowLimits map[string]decimal.Decimal
+	// MarginLiquidationLevel is the margin level at or below which the account is liquidated (default 1.1).
+	MarginLiquidationLevel decimal.Decimal
 }
 
 // defaultFundingCap is Binance's funding cap for majors such as BTCUSDT (±0.3%).
@@ -106,6 +125,7 @@ func (c Config) normalize() (Config, error) {
 			errs = append(errs, fmt.Errorf("funding interval of %s must be 1..24 hours, got %d", s, h))
 		}
 	}
+	errs = append(errs, c.normalizeMargin()...)
 	for v, m := range c.InitialBalances {
 		if v != exchange.Spot && v != exchange.Futures && v != exchange.Margin {
 			errs = append(errs, fmt.Errorf("initial balance on unknown venue %q", v))

@@ -43,11 +43,12 @@ type taken struct {
 }
 
 // RejectNext makes the next order on venue fail with a *exchange.RejectError (code, reason); nothing happens.
-// Codes -2010 and -2019 are reported as exchange.RejectInsufficient, -1013 and -4164 as RejectFilter.
+// Codes -2010, -2019 and the margin codes -3006, -3041, -3045 are reported as exchange.RejectInsufficient,
+// -1013 and -4164 as RejectFilter. Hooks on exchange.Margin affect margin orders.
 func (f *Faults) RejectNext(venue exchange.Venue, code int, reason string) {
 	kind := exchange.RejectOther
 	switch code {
-	case -2010, -2019:
+	case -2010, -2019, -3006, -3041, -3045:
 		kind = exchange.RejectInsufficient
 	case -1013, -4164:
 		kind = exchange.RejectFilter

@@ -228,6 +228,7 @@ func (v *Venue) afterChange() {
 			ps.markF = ps.mark.InexactFloat64()
 		}
 	}
+	v.refreshLoanNext()
 }
 
 // errNoMargin is the Binance -2019 rejection.

@@ -158,7 +158,11 @@ func (v *Venue) apply(kind EntryKind, payload any) error {
 	case *liquidationRec:
 		v.applyLiquidation(p)
 	default:
-		return fmt.Errorf("applying a %s entry: unexpected payload %T", kind, payload)
+		ok, merr := v.applyMargin(payload)
+		if !ok {
+			return fmt.Errorf("applying a %s entry: unexpected payload %T", kind, payload)
+		}
+		err = merr
 	}
 	v.afterChange()
 	return err
@@ -185,7 +189,9 @@ func decode(e Entry) (any, error) {
 	case KindLiquidation:
 		p = &liquidationRec{}
 	default:
-		return nil, fmt.Errorf("journal entry %d has unknown kind %q", e.Seq, e.Kind)
+		if p = decodeMargin(e.Kind); p == nil {
+			return nil, fmt.Errorf("journal entry %d has unknown kind %q", e.Seq, e.Kind)
+		}
 	}
 	if err := json.Unmarshal(e.Payload, p); err != nil {
 		return nil, fmt.Errorf("decoding journal entry %d (%s): %w", e.Seq, e.Kind, err)

@@ -43,6 +43,9 @@ func (v *Venue) PlaceOrder(ctx context.Context, req exchange.OrderRequest) (exch
 	if v.broken != nil {
 		return exchange.Order{}, fmt.Errorf("paper %s order %s: %w", req.Venue, req.ClientID, v.brokenErr())
 	}
+	if req.Venue == exchange.Margin {
+		return v.placeMargin(ctx, req, f)
+	}
 	rec, err := v.decide(req, f.partial)
 	if err != nil {
 		return exchange.Order{}, err

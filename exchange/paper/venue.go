@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -31,6 +32,9 @@ type Venue struct {
 	mcache       [3]marketCache        // the last market per venue (Apply fast path)
 	pcache       perpCache
 	bracketCache map[string][]bracketF
+
+	msetup   marginSetup  // cross-margin set-up derived from cfg (margin.go)
+	loanNext atomic.Int64 // the earliest hour boundary a loan is due at, Unix ns; 0 when nothing is borrowed
 }
 
 var _ exchange.Exchange = (*Venue)(nil)
@@ -89,6 +93,7 @@ type state struct {
 	funding      []exchange.FundingPayment
 	transfers    []exchange.Transfer
 	liquidations []Liquidation
+	mg           *marginState // cross-margin loans and their history (nil until the first margin change)
 }
 
 type balance struct {
@@ -124,6 +129,7 @@ func New(ctx context.Context, cfg Config, clk clock.Clock, journal Journal) (*Ve
 			v.perpState(in.Symbol)
 		}
 	}
+	v.initMargin()
 	st, err := v.load(ctx)
 	if err != nil {
 		return nil, err
@@ -302,8 +308,11 @@ func (v *Venue) FundingRates(_ context.Context, symbol string, from, to time.Tim
 	return out, nil
 }
 
-// Commission returns the configured rates of the venue.
+// Commission returns the configured rates of the venue (margin: the spot rates unless margin has its own).
 func (v *Venue) Commission(_ context.Context, venue exchange.Venue, symbol string) (exchange.Fees, error) {
+	if _, own := v.cfg.Fees[exchange.Margin]; venue == exchange.Margin && !own {
+		venue = exchange.Spot
+	}
 	f, ok := v.cfg.Fees[venue]
 	if !ok {
 		return exchange.Fees{}, fmt.Errorf("paper commission for %s %s: no fees configured for the venue", venue, symbol)

@@ -33,6 +33,13 @@ func (v *Venue) Transfer(ctx context.Context, req exchange.TransferRequest) (exc
 		}
 		maxAmt = decimal.Max(decimal.Zero, decimal.Min(maxAmt, acct.AvailableBalance))
 	}
+	if from == exchange.Margin {
+		m, err := v.marginTransferable(ctx, req.Asset, maxAmt)
+		if err != nil {
+			return exchange.Transfer{}, fmt.Errorf("paper transfer %s: %w", req.Kind, err)
+		}
+		maxAmt = m
+	}
 	if req.Amount.GreaterThan(maxAmt) {
 		return exchange.Transfer{}, exchange.Rejected(exchange.RejectInsufficient, -5013,
 			"Asset transfer failed: insufficient balance (%s %s requested, %s transferable from %s)", req.Amount, req.Asset, maxAmt, from)
@@ -72,14 +79,18 @@ func (v *Venue) Transfers(_ context.Context, kind exchange.TransferKind, since t
 	return out, nil
 }
 
-// Balances lists a wallet's assets by name. Spot (and margin): free and locked (held by resting orders).
+// Balances lists a wallet's assets by name. Spot: free and locked (held by resting orders). Margin: free,
+// locked, and the loan's Borrowed principal and accrued Interest (charged up to the clock).
 // Futures: Free is the cross wallet balance and Locked the isolated positions' wallets, so Total is the
 // wallet balance (realized PnL, fees, funding and transfers, without unrealised PnL).
-func (v *Venue) Balances(_ context.Context, venue exchange.Venue) ([]exchange.Balance, error) {
+func (v *Venue) Balances(ctx context.Context, venue exchange.Venue) ([]exchange.Balance, error) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if v.broken != nil {
 		return nil, v.brokenErr()
+	}
+	if venue == exchange.Margin {
+		return v.marginBalances(ctx)
 	}
 	w := v.st.wallets[venue]
 	var isolated decimal.Decimal

@@ -35,6 +35,9 @@ func (s *Server) SetBook(venue exchange.Venue, symbol string, bid, bidQty, ask, 
 		}
 		st.books[k] = b
 		st.crossResting(venue, symbol)
+		if venue == exchange.Spot {
+			st.crossResting(exchange.Margin, symbol) // margin orders trade the spot book
+		}
 		return nil, nil
 	})
 	if err == nil {
@@ -211,6 +214,7 @@ type Snapshot struct {
 	Trades        []TradeState    `json:"trades"`
 	Income        []incomeRow     `json:"income"`
 	Transfers     []transferRow   `json:"transfers"`
+	Loans         []Loan          `json:"loans"` // cross-margin loans (rest_margin.go)
 	Faults        []Fault         `json:"faults"`
 	DualSide      bool            `json:"dual_side_position"`
 	Permissions   Permissions     `json:"permissions"`
@@ -229,7 +233,7 @@ func (s *Server) State() Snapshot {
 	defer s.mu.Unlock()
 	st := s.st
 	snap := Snapshot{Time: st.now(), Faults: faults, DualSide: st.dual, Permissions: st.perms, WSConnections: ws, Requests: len(s.requests),
-		Income: append([]incomeRow(nil), st.income...), Transfers: append([]transferRow(nil), st.transfers...)}
+		Income: append([]incomeRow(nil), st.income...), Transfers: append([]transferRow(nil), st.transfers...), Loans: st.loanStates()}
 	for _, w := range []struct {
 		v exchange.Venue
 		m map[string]*balance
@@ -309,6 +313,9 @@ func (s *Server) Balance(venue exchange.Venue, asset string) BalanceState {
 //	DELETE /_fake/fault        (clears every REST fault)
 //	POST   /_fake/ws           {"action":"drop|silence|unsilence|refuse|accept","groups":["spot","futures-market"]}
 //	POST   /_fake/time         {"offset":"-3s"}
+//	POST   /_fake/interest     {"hours":1}                                                  → []InterestCharge
+//	POST   /_fake/interest_rate {"asset":"BTC","rate":"0.0000025"}
+//	POST   /_fake/borrow_limit {"asset":"BTC","limit":"1.5"}
 //	GET    /_fake/state        → Snapshot
 //	GET    /_fake/urls         → URLs
 func (s *Server) control(w http.ResponseWriter, r *http.Request) {
@@ -465,6 +472,36 @@ func (s *Server) control(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		s.SetTimeOffset(d)
+		reply(nil, nil)
+	case "POST interest":
+		var h struct {
+			Hours int `json:"hours"`
+		}
+		if err := decode(&h); err != nil {
+			reply(nil, err)
+			return
+		}
+		reply(s.ChargeInterest(h.Hours), nil)
+	case "POST interest_rate":
+		var b struct {
+			Asset string          `json:"asset"`
+			Rate  decimal.Decimal `json:"rate"`
+		}
+		if err := decode(&b); err != nil {
+			reply(nil, err)
+			return
+		}
+		reply(nil, s.SetInterestRate(b.Asset, b.Rate))
+	case "POST borrow_limit":
+		var b struct {
+			Asset string          `json:"asset"`
+			Limit decimal.Decimal `json:"limit"`
+		}
+		if err := decode(&b); err != nil {
+			reply(nil, err)
+			return
+		}
+		s.SetBorrowLimit(b.Asset, b.Limit)
 		reply(nil, nil)
 	default:
 		w.Header().Set("Content-Type", "application/json")

@@ -4,11 +4,11 @@
 // It serves exactly the URL shapes go-binance v2.8.12 builds, all on one listener (see URLs):
 //
 //   - REST: spot /api/v3/… (exchangeInfo, bookTicker, time, account, account/commission, order,
-//     myTrades), wallet /sapi/v1/… (account/apiRestrictions, asset/transfer), USDⓈ-M /fapi/v1|v2|v3/…
-//     (exchangeInfo, bookTicker, premiumIndex, fundingRate, fundingInfo, leverageBracket, commissionRate,
-//     accountConfig, symbolConfig, positionSide/dual, marginType, leverage, account, balance, positionRisk,
-//     order, userTrades, income, listenKey). Endpoints lists them; margin endpoints will join the /sapi
-//     group.
+//     myTrades), wallet /sapi/v1/… (account/apiRestrictions, asset/transfer), cross margin /sapi/v1/margin/…
+//     (order, myTrades, maxBorrowable, borrow-repay, next-hourly-interest-rate, interestHistory, account),
+//     USDⓈ-M /fapi/v1|v2|v3/… (exchangeInfo, bookTicker, premiumIndex, fundingRate, fundingInfo,
+//     leverageBracket, commissionRate, accountConfig, symbolConfig, positionSide/dual, marginType, leverage,
+//     account, balance, positionRisk, order, userTrades, income, listenKey). Endpoints lists them.
 //   - Websockets: spot /ws/<stream> and /stream?streams= (bookTicker), the spot WebSocket API /ws-api/v3
 //     (userDataStream.subscribe.signature, events wrapped as {"subscriptionId":0,"event":…}), futures
 //     /futures/public/… (bookTicker), /futures/market/… (markPrice@1s), /futures/private/ws?listenKey=
@@ -19,6 +19,15 @@
 // query string and body (-1022), and the timestamp against recvWindow on the fake's clock (-1021;
 // SetTimeOffset skews that clock). Exchange info, funding info and the initial marks come from the real
 // samples in testdata/binance/api-samples (embedded gzipped copies; Options.SamplesDir overrides them).
+//
+// Cross margin (rest_margin.go): margin orders match against the spot book into the margin wallet, with
+// sideEffectType (auto-borrow at placement, -3006 past max borrowable; auto-repay from each fill; the
+// unused borrow of an unfilled remainder repaid, as autoRepayAtCancel); borrow/repay (interest first; -3006,
+// -3015, -3041); max borrowable at 3x Cross Margin Classic from spot mids (SetBorrowLimit caps it); hourly
+// interest at SetInterestRate rates (ON_BORROW when taken, PERIODIC each time ChargeInterest charges an hour:
+// never by the wall clock); the margin account with marginLevel (999 without debt). The faults apply to the
+// margin endpoints like any other (FaultPartial included on POST /sapi/v1/margin/order). No margin
+// user-data stream is served: go-binance has none that works.
 //
 // The account has spot, futures and cross-margin wallets (SetBalance), one-way positions with entry
 // prices (SetPosition or by trading), commission charged like Binance (spot fee in the asset received),

@@ -111,7 +111,7 @@ func TestSignedRequestsAreCheckedLikeBinance(t *testing.T) {
 		{"future timestamp", call{method: "GET", path: "/api/v3/account", key: key, secret: secret, timestamp: time.Now().Add(2 * time.Second).UnixMilli()}, 400, -1021},
 		{"wide recvWindow", call{method: "GET", path: "/api/v3/account", query: "recvWindow=10000", key: key, secret: secret, timestamp: time.Now().Add(-6 * time.Second).UnixMilli()}, 200, 0},
 		{"public needs nothing", call{method: "GET", path: "/fapi/v1/premiumIndex", query: "symbol=BTCUSDT"}, 200, 0},
-		{"unknown endpoint", call{method: "GET", path: "/sapi/v1/margin/maxBorrowable"}, 404, -1000},
+		{"unknown endpoint", call{method: "GET", path: "/sapi/v1/margin/isolated/account"}, 404, -1000},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -21,6 +21,7 @@ type orderReq struct {
 	qty, price                     decimal.Decimal
 	reduceOnly                     bool
 	partial                        *Fault
+	sideEffect                     string // margin orders
 }
 
 func (st *state) place(req orderReq) (*order, error) {
@@ -37,7 +38,7 @@ func (st *state) place(req orderReq) (*order, error) {
 	case req.typ == "LIMIT" && (req.tif == "IOC" || req.tif == "GTC" || req.tif == "FOK"):
 	case req.typ == "LIMIT" && req.tif == "GTX" && req.venue == exchange.Futures:
 		postOnly = true
-	case req.typ == "LIMIT_MAKER" && req.venue == exchange.Spot:
+	case req.typ == "LIMIT_MAKER" && req.venue != exchange.Futures:
 		postOnly = true
 	default:
 		return nil, errBadRequest(-1116, "Invalid orderType.")
@@ -86,7 +87,7 @@ func (st *state) place(req orderReq) (*order, error) {
 	}
 	now := st.nowMS()
 	o := &order{venue: req.venue, id: st.nextID(), client: req.client, symbol: req.symbol, side: req.side, typ: req.typ, tif: req.tif,
-		qty: req.qty, price: req.price, status: "NEW", reduceOnly: req.reduceOnly, created: now, updated: now}
+		qty: req.qty, price: req.price, status: "NEW", reduceOnly: req.reduceOnly, created: now, updated: now, sideEffect: req.sideEffect}
 	if o.typ == "MARKET" {
 		o.price = decimal.Zero
 		o.tif = "GTC"
@@ -172,16 +173,17 @@ func (st *state) checkFilters(si *symbolInfo, req orderReq) error {
 }
 
 func (st *state) checkFunds(si *symbolInfo, req orderReq, px, fill decimal.Decimal) error {
-	if req.venue == exchange.Spot {
+	if req.venue != exchange.Futures {
+		w := st.walletOf(req.venue)
 		if req.side == "BUY" {
 			need := fill.Mul(px)
 			if req.typ != "MARKET" {
 				need = req.qty.Mul(req.price)
 			}
-			if st.bal(st.spot, si.quote).free.LessThan(need) {
+			if st.bal(w, si.quote).free.LessThan(need) {
 				return errBadRequest(-2010, "Account has insufficient balance for requested action.")
 			}
-		} else if st.bal(st.spot, si.base).free.LessThan(req.qty) {
+		} else if st.bal(w, si.base).free.LessThan(req.qty) {
 			return errBadRequest(-2010, "Account has insufficient balance for requested action.")
 		}
 		return nil
@@ -235,12 +237,13 @@ func (st *state) fill(o *order, si *symbolInfo, qty, price decimal.Decimal, make
 func (st *state) fillOne(o *order, si *symbolInfo, q, price decimal.Decimal, maker bool) {
 	t := &trade{venue: o.venue, id: st.nextID(), orderID: o.id, symbol: o.symbol, side: o.side, price: price, qty: q, maker: maker, time: st.nowMS()}
 	quote := q.Mul(price)
-	if o.venue == exchange.Spot {
+	if o.venue != exchange.Futures {
 		rate := st.opts.SpotTaker
 		if maker {
 			rate = st.opts.SpotMaker
 		}
-		base, qt := st.bal(st.spot, si.base), st.bal(st.spot, si.quote)
+		w := st.walletOf(o.venue)
+		base, qt := st.bal(w, si.base), st.bal(w, si.quote)
 		if o.side == "BUY" {
 			t.fee, t.feeAsset = q.Mul(rate), si.base
 			st.spend(qt, o, quote)
@@ -260,6 +263,7 @@ func (st *state) fillOne(o *order, si *symbolInfo, q, price decimal.Decimal, mak
 		st.futWallet["USDT"] = st.futWallet["USDT"].Sub(t.fee).Add(t.realized)
 	}
 	st.trades = append(st.trades, t)
+	st.autoRepay(o, t, si)
 	o.executed = o.executed.Add(q)
 	o.quote = o.quote.Add(quote)
 	o.updated = t.time
@@ -311,7 +315,7 @@ func (st *state) applyPosition(symbol, side string, q, price decimal.Decimal) de
 
 // lock reserves what a resting spot order may spend.
 func (st *state) lock(o *order, si *symbolInfo) {
-	if o.venue != exchange.Spot {
+	if o.venue == exchange.Futures {
 		return
 	}
 	rem := o.qty.Sub(o.executed)
@@ -320,14 +324,14 @@ func (st *state) lock(o *order, si *symbolInfo) {
 	} else {
 		o.lockAsset, o.locked = si.base, rem
 	}
-	b := st.bal(st.spot, o.lockAsset)
+	b := st.bal(st.walletOf(o.venue), o.lockAsset)
 	b.free = b.free.Sub(o.locked)
 	b.locked = b.locked.Add(o.locked)
 }
 
 func (st *state) unlock(o *order) {
 	if o.locked.IsPositive() {
-		b := st.bal(st.spot, o.lockAsset)
+		b := st.bal(st.walletOf(o.venue), o.lockAsset)
 		b.free = b.free.Add(o.locked)
 		b.locked = b.locked.Sub(o.locked)
 		o.locked = decimal.Zero
@@ -406,6 +410,9 @@ func (st *state) settle(symbol string, rate, markPx decimal.Decimal) (incomeRow,
 
 // report queues the order's user-data event.
 func (st *state) report(o *order, exec string, t *trade) {
+	if o.venue == exchange.Margin {
+		return // no margin user-data stream (go-binance has none that works): clients poll
+	}
 	now := st.nowMS()
 	if o.venue == exchange.Spot {
 		ev := map[string]any{
@@ -438,6 +445,9 @@ func (st *state) report(o *order, exec string, t *trade) {
 
 // accountUpdate queues the wallet/position event after a change.
 func (st *state) accountUpdate(venue exchange.Venue, si *symbolInfo, reason string) {
+	if venue == exchange.Margin {
+		return
+	}
 	now := st.nowMS()
 	if venue == exchange.Spot {
 		if si == nil {

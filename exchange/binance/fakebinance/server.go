@@ -458,10 +458,12 @@ func init() {
 	add("GET", "/api/v3/order", secSigned, spotGetOrder)
 	add("DELETE", "/api/v3/order", secSigned, spotCancelOrder)
 	add("GET", "/api/v3/myTrades", secSigned, spotMyTrades)
-	// wallet (sapi); margin endpoints will join here
+	// wallet (sapi)
 	add("GET", "/sapi/v1/account/apiRestrictions", secSigned, apiRestrictions)
 	add("POST", "/sapi/v1/asset/transfer", secSigned, newTransfer)
 	add("GET", "/sapi/v1/asset/transfer", secSigned, listTransfers)
+	// cross margin (sapi; rest_margin.go)
+	addMarginRoutes(add)
 	// futures market data
 	add("GET", "/fapi/v1/ping", secNone, func(*request) (any, error) { return map[string]any{}, nil })
 	add("GET", "/fapi/v1/time", secNone, getTime)

@@ -27,7 +27,8 @@ type state struct {
 	marks map[string]*mark
 
 	spot      map[string]*balance // spot wallet
-	margin    map[string]*balance // cross-margin wallet (transfers only, for now)
+	margin    map[string]*balance // cross-margin wallet (loans in mg: rest_margin.go)
+	mg        *marginBook
 	futWallet map[string]decimal.Decimal
 	positions map[string]*position
 	dual      bool
@@ -88,6 +89,9 @@ type order struct {
 	created, updated            int64
 	lockAsset                   string
 	locked                      decimal.Decimal
+	sideEffect                  string          // margin: NO_SIDE_EFFECT, MARGIN_BUY, AUTO_REPAY, AUTO_BORROW_REPAY
+	borrowed                    decimal.Decimal // margin: borrowed at placement (autoRepayAtCancel returns the unused part)
+	borrowAsset                 string
 }
 
 type trade struct {
@@ -193,6 +197,9 @@ func (st *state) interval(symbol string) time.Duration {
 
 // bookOf returns the set book, or one tick around the mark price when none was set.
 func (st *state) bookOf(venue exchange.Venue, symbol string) book {
+	if venue == exchange.Margin {
+		venue = exchange.Spot // margin orders trade the spot book
+	}
 	if b, ok := st.books[bookKey{venue, symbol}]; ok {
 		return *b
 	}
