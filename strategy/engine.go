@@ -132,18 +132,20 @@ type Engine struct {
 	cfg Config
 	Deps
 
-	pairs     map[int64]pair.Pair // live pairs
-	blocked   map[string]string   // symbols with an unexplained venue position
-	nextEval  time.Time
-	lastSync  time.Time
-	fundingAt map[string]time.Time // newest payment recorded per symbol
-	cooldown  map[string]time.Time // no new open on the symbol before this (after an open that got nothing)
-	events    int64
-	stopping  bool
-	instant   time.Time // the timestamp of the events being applied
-	riskDue   bool      // a risk trigger fired during the instant
-	evalDue   bool      // market data changed during the instant
-	started   time.Time // wall time Start ran
+	pairs      map[int64]pair.Pair // live pairs
+	blocked    map[string]string   // symbols with an unexplained venue position
+	nextEval   time.Time
+	lastSync   time.Time
+	fundingAt  map[string]time.Time // newest payment recorded per symbol
+	cooldown   map[string]time.Time // no new open on the symbol before this (after an open that got nothing)
+	lastTranID map[string]string    // the newest funding payment recorded per symbol
+	heldCache  []policy.Held        // the policy\'s view of e.pairs; nil when stale
+	events     int64
+	stopping   bool
+	instant    time.Time // the timestamp of the events being applied
+	riskDue    bool      // a risk trigger fired during the instant
+	evalDue    bool      // market data changed during the instant
+	started    time.Time // wall time Start ran
 }
 
 // New creates the loop.
@@ -152,7 +154,7 @@ func New(cfg Config, deps Deps) *Engine {
 		deps.State = &MemoryTrading{State: StateActive}
 	}
 	return &Engine{cfg: cfg, Deps: deps, pairs: map[int64]pair.Pair{}, blocked: map[string]string{}, fundingAt: map[string]time.Time{},
-		cooldown: map[string]time.Time{}}
+		cooldown: map[string]time.Time{}, lastTranID: map[string]string{}}
 }
 
 // Events is how many events the loop has processed.
@@ -259,7 +261,9 @@ func (e *Engine) Step(ctx context.Context, ev *exchange.Event) error {
 		if e.Guard != nil && len(e.pairs) > 0 && e.Guard.OnPrice(ev) {
 			e.riskDue = true
 		}
-		e.evalDue = true
+		// The policy trades on quotes: a mark alone (a perp's intra-bar extreme in a replay) is no price to
+		// trade at, and its funding estimate is seen at the next quote.
+		e.evalDue = e.evalDue || ev.Kind == exchange.EventQuote
 	case exchange.EventTick:
 		e.evalDue = true
 		if err := e.Flush(ctx); err != nil {
@@ -384,6 +388,7 @@ func (e *Engine) reentryWait(symbol string) time.Duration {
 // afterOp updates the live-pair cache after an executor operation. A halted pair is not an engine error
 // (the executor alerted); a journal or venue failure is.
 func (e *Engine) afterOp(ctx context.Context, p pair.Pair, err error) error {
+	e.heldCache = nil
 	if p.ID != 0 {
 		if p.State == pair.Closed {
 			delete(e.pairs, p.ID)
@@ -436,7 +441,7 @@ func (e *Engine) runRisk(ctx context.Context) error {
 		if e.Observer != nil {
 			e.Observer.OnRisk(a, opErr)
 		}
-		e.Log.Warn().Str("action", string(a.Kind)).Int64("pair", a.PairID).Str("symbol", a.Symbol).Str("reason", a.Reason).AnErr("error", opErr).Msg("risk action")
+		e.Log.Info().Str("action", string(a.Kind)).Int64("pair", a.PairID).Str("symbol", a.Symbol).Str("reason", a.Reason).AnErr("error", opErr).Msg("risk action")
 		if err := e.afterOp(ctx, p, opErr); err != nil {
 			e.Log.Error().Err(err).Str("action", string(a.Kind)).Msg("risk action failed")
 		}
@@ -462,16 +467,21 @@ func (e *Engine) syncFunding(ctx context.Context, symbol string) error {
 	}
 	acct := e.Exec.Account().ID
 	for _, p := range pays {
-		pairID, err := e.Store.PairAt(ctx, acct, p.Symbol, p.Time)
-		if err != nil {
-			return err
+		if p.TranID == e.lastTranID[p.Symbol] {
+			continue // the boundary payment of the previous sync
+		}
+		pairID, ok := e.livePairAt(p.Symbol, p.Time)
+		if !ok {
+			if pairID, err = e.Store.PairAt(ctx, acct, p.Symbol, p.Time); err != nil {
+				return err
+			}
 		}
 		isNew, err := e.Store.InsertFunding(ctx, acct, pairID, p)
 		if err != nil {
 			return err
 		}
-		if p.Time.After(e.fundingAt[p.Symbol]) {
-			e.fundingAt[p.Symbol] = p.Time
+		if !p.Time.Before(e.fundingAt[p.Symbol]) {
+			e.fundingAt[p.Symbol], e.lastTranID[p.Symbol] = p.Time, p.TranID
 		}
 		if isNew && e.Observer != nil {
 			e.Observer.OnFunding(p, pairID)
@@ -480,13 +490,27 @@ func (e *Engine) syncFunding(ctx context.Context, symbol string) error {
 	return nil
 }
 
-// held is the live pairs as the policy sees them.
+// livePairAt finds the live pair that held symbol at t, from the cache.
+func (e *Engine) livePairAt(symbol string, t time.Time) (int64, bool) {
+	for _, p := range e.pairs {
+		if p.Symbol == symbol && !p.CreatedAt.After(t) {
+			return p.ID, true
+		}
+	}
+	return 0, false
+}
+
+// held is the live pairs as the policy sees them (cached until a pair changes).
 func (e *Engine) held() []policy.Held {
+	if e.heldCache != nil {
+		return e.heldCache
+	}
 	out := make([]policy.Held, 0, len(e.pairs))
 	for _, p := range e.Pairs() {
 		out = append(out, policy.Held{PairID: p.ID, Symbol: p.Symbol, Direction: p.Direction, State: p.State,
 			EntryBasis: p.EntryBasis.InexactFloat64(), Capital: policy.CapitalFor(p.TargetQty.Mul(p.EntrySpotPrice), e.cfg.Leverage)})
 	}
+	e.heldCache = out
 	return out
 }
 
@@ -495,6 +519,7 @@ func (e *Engine) reloadPairs(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	e.heldCache = nil
 	e.pairs = make(map[int64]pair.Pair, len(live))
 	for _, p := range live {
 		e.pairs[p.ID] = p

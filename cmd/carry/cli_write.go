@@ -240,7 +240,7 @@ func (c *cli) execute(ctx context.Context, out io.Writer, kind string, args stra
 	if err := c.db.FinishCommand(ctx, id, status, result, time.Now()); err != nil {
 		return err
 	}
-	return report(out, kind, status, result, runErr)
+	return reportCommand(out, kind, status, result, runErr)
 }
 
 // viaBot queues the command for the bot and waits for its outcome.
@@ -261,7 +261,7 @@ func (c *cli) viaBot(ctx context.Context, out io.Writer, kind string, args strat
 			if cmd.Status == store.CommandFailed {
 				runErr = errors.New(cmd.Result)
 			}
-			return report(out, kind, cmd.Status, cmd.Result, runErr)
+			return reportCommand(out, kind, cmd.Status, cmd.Result, runErr)
 		}
 		if time.Now().After(deadline) {
 			return fmt.Errorf("command %d is still %s after %s; it stays queued — check `carry status`", id, cmd.Status, timeout)
@@ -274,7 +274,7 @@ func (c *cli) viaBot(ctx context.Context, out io.Writer, kind string, args strat
 	}
 }
 
-func report(out io.Writer, kind, status, result string, err error) error {
+func reportCommand(out io.Writer, kind, status, result string, err error) error {
 	if err != nil {
 		code := exitFailure
 		if strings.Contains(err.Error(), strategy.ErrNoSuchPair.Error()) {

@@ -25,6 +25,10 @@ import (
 // newSystem starts the parts every mode shares (alerts, metrics) around an open database.
 func (a *app) newSystem(db *database) *system {
 	s := &system{cfg: a.cfg, log: a.log, db: db, metrics: telemetry.NewMetrics(), fresh: &telemetry.Freshness{}, crash: crashpoint()}
+	s.observer = newObserver(s.metrics, s.fresh, a.cfg.Mode != config.ModeBacktest)
+	if a.cfg.Mode == config.ModeBacktest {
+		return s // a replay alerts nobody: its risk actions are the report's markers
+	}
 	s.notifier = notify.New(notify.Config{WebhookURL: a.cfg.Alerts.WebhookURL, TelegramAPIURL: a.cfg.Alerts.TelegramAPIURL,
 		TelegramToken: a.cfg.Secrets.TelegramToken.Reveal(), TelegramChatID: a.cfg.Alerts.TelegramChatID, MinInterval: a.cfg.Alerts.MinInterval}, a.log)
 	s.closers = append(s.closers, func() {
@@ -32,7 +36,6 @@ func (a *app) newSystem(db *database) *system {
 		defer cancel()
 		s.notifier.Close(ctx)
 	})
-	s.observer = newObserver(s.metrics, s.fresh, a.cfg.Mode != config.ModeBacktest)
 	return s
 }
 
@@ -96,7 +99,7 @@ func (a *app) backtestSystem(ctx context.Context, db *database, runName string) 
 			perpTicks[in.Symbol] = in.TickSize
 		}
 	}
-	from, to, err := parseRange(cfg.Backtest.From, cfg.Backtest.To)
+	from, to, err := a.backtestRange(symbols)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -245,6 +248,29 @@ func symbolsWithData(dir string, symbols []string) ([]string, error) {
 		return nil, fmt.Errorf("backtest.data_dir %s has no complete data (spot klines, perp klines and funding) for any of %v", dir, symbols)
 	}
 	return out, nil
+}
+
+// backtestRange is backtest.from/to clipped to the span all markets have data for (replay.Coverage).
+func (a *app) backtestRange(symbols []string) (time.Time, time.Time, error) {
+	from, to, err := parseRange(a.cfg.Backtest.From, a.cfg.Backtest.To)
+	if err != nil {
+		return from, to, err
+	}
+	cf, ct, err := replay.Coverage(a.cfg.Backtest.DataDir, replay.Options{Symbols: symbols})
+	if err != nil {
+		return from, to, err
+	}
+	if from.IsZero() || from.Before(cf) {
+		from = cf
+	}
+	if to.IsZero() || to.After(ct) {
+		to = ct
+	}
+	if !from.Before(to) {
+		return from, to, withCode(exitUsage, fmt.Errorf("backtest range %s → %s is outside the data, which covers %s → %s",
+			a.cfg.Backtest.From, a.cfg.Backtest.To, cf.Format(time.RFC3339), ct.Format(time.RFC3339)))
+	}
+	return from, to, nil
 }
 
 // parseRange reads backtest.from/to (RFC 3339 or YYYY-MM-DD); empty is open.

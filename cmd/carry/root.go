@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/pprof"
 
 	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
@@ -23,6 +24,7 @@ type app struct {
 
 	cfg *config.Config
 	log zerolog.Logger
+	stopProfile func()
 	// dbSettings are session settings for the database connections (backtests turn synchronous_commit off).
 	dbSettings map[string]string
 }
@@ -39,9 +41,29 @@ func newRootCmd() *cobra.Command {
 	root.PersistentFlags().StringVar(&a.logLevel, "log-level", "", "log level: trace, debug, info, warn, error (overrides log.level)")
 	root.PersistentFlags().StringVar(&a.mode, "mode", "", "backtest, paper or live (overrides mode)")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return withCode(exitUsage, err) })
+	var cpuProfile string
+	root.PersistentFlags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile to this file")
+	_ = root.PersistentFlags().MarkHidden("cpuprofile")
+	root.PersistentPreRunE = func(*cobra.Command, []string) error {
+		if cpuProfile == "" {
+			return nil
+		}
+		f, err := os.Create(cpuProfile)
+		if err != nil {
+			return err
+		}
+		a.stopProfile = func() { pprof.StopCPUProfile(); f.Close() }
+		return pprof.StartCPUProfile(f)
+	}
+	root.PersistentPostRun = func(*cobra.Command, []string) {
+		if a.stopProfile != nil {
+			a.stopProfile()
+		}
+	}
 
 	root.AddCommand(
 		a.runCmd(),
+		a.backtestCmd(),
 		a.migrateCmd(),
 		a.configCmd(),
 		versionCmd(),

@@ -61,6 +61,9 @@ type system struct {
 	extraObs strategy.Observer
 	crash    func(string)
 	closers  []func()
+	journal  executor.Journal  // defaults to the store; a backtest wraps it to count fees
+	engStore strategy.Store    // defaults to the store; a backtest batches funding writes
+	riskObs  func(risk.Report) // sees every risk evaluation (backtest report)
 
 	lastSnapshot time.Time
 }
@@ -169,7 +172,7 @@ func (s *system) build(ctx context.Context) error {
 		OrderType: orderType, IOCSlippage: cfg.Execution.IOCSlippage, MaxUnhedged: time.Duration(cfg.Execution.MaxUnhedgedSeconds) * time.Second,
 		OrderTimeout: cfg.Execution.OrderTimeout, MaxRepairAttempts: cfg.Execution.MaxRepairAttempts, RecvWindow: recvWindow,
 		QuoteAsset: cfg.Universe.QuoteAsset, Leverage: cfg.Capital.Leverage, MarginBuffer: decimal.New(2, -3),
-	}, s.venue, s.db.Store, s.clock, s.log, s.acct, executor.Options{
+	}, s.venue, s.executorJournal(), s.clock, s.log, s.acct, executor.Options{
 		PreTrade: s.guard.PreTrade, Crashpoint: s.crash, Alert: s.alert, Observer: s.observer, Changed: s.guard.Changed,
 		Quotes: func(v exchange.Venue, sym string) (exchange.Quote, bool) {
 			sg := s.book.Get(sym)
@@ -198,7 +201,7 @@ func (s *system) build(ctx context.Context) error {
 	}
 	s.engine = strategy.New(strategy.Config{EvalInterval: cfg.Strategy.EvalInterval, QuoteAsset: cfg.Universe.QuoteAsset,
 		Leverage: cfg.Capital.Leverage, FundingSyncEvery: syncEvery}, strategy.Deps{
-		Exec: s.exec, Book: s.book, Policy: s.policy, Store: s.db.Store, Funding: s.venue, Sink: s.sink, Guard: s.guard,
+		Exec: s.exec, Book: s.book, Policy: s.policy, Store: s.engineStore(), Funding: s.venue, Sink: s.sink, Guard: s.guard,
 		Observer: obs, Clock: s.clock, Sim: s.sim, Log: s.log, State: s.guard,
 	})
 	if cfg.Mode != config.ModeBacktest {
@@ -208,8 +211,25 @@ func (s *system) build(ctx context.Context) error {
 	return nil
 }
 
+func (s *system) engineStore() strategy.Store {
+	if s.engStore != nil {
+		return s.engStore
+	}
+	return s.db.Store
+}
+
+func (s *system) executorJournal() executor.Journal {
+	if s.journal != nil {
+		return s.journal
+	}
+	return s.db.Store
+}
+
 // onRiskReport publishes a risk evaluation: metrics always, snapshots for the CLI at most every 5 s.
 func (s *system) onRiskReport(rep risk.Report) {
+	if s.riskObs != nil {
+		s.riskObs(rep)
+	}
 	var worstMargin decimal.Decimal
 	for _, pl := range rep.Pools {
 		worstMargin = decimal.Max(worstMargin, pl.MarginRatio)

@@ -3,6 +3,7 @@ package paper
 import (
 	"context"
 	"fmt"
+	"sort"
 	"time"
 
 	"github.com/carry-trading/carry/exchange"
@@ -80,7 +81,9 @@ func (v *Venue) FundingPayments(_ context.Context, symbol string, since time.Tim
 		return nil, v.brokenErr()
 	}
 	var out []exchange.FundingPayment
-	for _, f := range v.st.funding {
+	// Payments are appended in settlement order: skip the older ones by binary search.
+	first := sort.Search(len(v.st.funding), func(i int) bool { return !v.st.funding[i].Time.Before(since) })
+	for _, f := range v.st.funding[first:] {
 		if (symbol == "" || f.Symbol == symbol) && !f.Time.Before(since) {
 			out = append(out, f)
 		}

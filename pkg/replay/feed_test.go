@@ -559,3 +559,18 @@ func TestOtherIntervals(t *testing.T) {
 		t.Errorf("points %s", got)
 	}
 }
+
+func TestCoverageOfTheShippedData(t *testing.T) {
+	from, to, err := replay.Coverage("../../testdata/binance", replay.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The later first bar (both start 2020-10-07 18:00) and the end of the earlier last bar (both end with
+	// the 2022-12-30 23:00 bar).
+	if !from.Equal(time.Date(2020, 10, 7, 18, 0, 0, 0, time.UTC)) || !to.Equal(time.Date(2022, 12, 31, 0, 0, 0, 0, time.UTC)) {
+		t.Fatalf("coverage %s → %s", from, to)
+	}
+	if _, _, err := replay.Coverage(t.TempDir(), replay.Options{}); err == nil {
+		t.Fatal("a directory without klines has no coverage")
+	}
+}

@@ -207,3 +207,35 @@ func (s *Store) PairAt(ctx context.Context, accountID int64, symbol string, at t
 	}
 	return id, nil
 }
+
+// FundingRow is one payment for InsertFundingBatch.
+type FundingRow struct {
+	PairID  int64
+	Payment exchange.FundingPayment
+}
+
+// InsertFundingBatch stores many funding payments in one round trip (each once per tranId, like
+// InsertFunding) and reports how many were new.
+func (s *Store) InsertFundingBatch(ctx context.Context, accountID int64, rows []FundingRow) (int, error) {
+	if len(rows) == 0 {
+		return 0, nil
+	}
+	b := &pgx.Batch{}
+	for _, r := range rows {
+		p := r.Payment
+		b.Queue(`INSERT INTO funding_payments (account_id, pair_id, tran_id, symbol, amount, asset, rate, mark_price, position_qty, at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (account_id, tran_id) DO NOTHING`,
+			accountID, nullID(r.PairID), p.TranID, p.Symbol, p.Amount, p.Asset, nullDec(p.Rate), nullDec(p.MarkPrice), nullDec(p.PositionQty), p.Time)
+	}
+	br := s.pool.SendBatch(ctx, b)
+	defer br.Close()
+	n := 0
+	for range rows {
+		tag, err := br.Exec()
+		if err != nil {
+			return n, fmt.Errorf("storing funding payments: %w", err)
+		}
+		n += int(tag.RowsAffected())
+	}
+	return n, br.Close()
+}

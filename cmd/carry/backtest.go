@@ -1,0 +1,399 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/shopspring/decimal"
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/carry-trading/carry/exchange"
+	"github.com/carry-trading/carry/pkg/accounting"
+	"github.com/carry-trading/carry/pkg/baseline"
+	"github.com/carry-trading/carry/pkg/config"
+	"github.com/carry-trading/carry/pkg/replay"
+	"github.com/carry-trading/carry/pkg/report"
+	"github.com/carry-trading/carry/pkg/store"
+)
+
+// backtestOpts are `carry backtest`'s flags; set ones override the configuration.
+type backtestOpts struct {
+	dataDir, symbols, from, to, capital, out string
+	noBaseline, noChart, quiet               bool
+}
+
+func (a *app) backtestCmd() *cobra.Command {
+	var o backtestOpts
+	cmd := &cobra.Command{
+		Use:   "backtest",
+		Short: "Backtest the strategy on recorded data, beside a static-hedge baseline; write a report and a chart",
+		Long: `Replays recorded Binance data (backtest.data_dir, e.g. testdata/binance or what ` + "`carry data fetch`" + ` laid out)
+through the same engine as paper and live mode — signals, policy, executor, risk — with paper venues on a
+simulated clock. It prints the report, and writes result.json, chart.html and chart.png to the output
+directory; the run is recorded in Postgres (backtest_runs).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			a.mode = config.ModeBacktest
+			if a.logLevel == "" {
+				a.logLevel = "warn" // the report is the output; the engine's info logs are for the bot
+			}
+			if err := a.load(); err != nil {
+				return err
+			}
+			if err := o.apply(a.cfg); err != nil {
+				return withCode(exitUsage, err)
+			}
+			return a.backtest(cmd.Context(), o, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.dataDir, "data-dir", "", "recorded data directory (overrides backtest.data_dir)")
+	f.StringVar(&o.symbols, "symbols", "", "comma-separated symbols (overrides universe.symbols)")
+	f.StringVar(&o.from, "from", "", "start, YYYY-MM-DD or RFC 3339 (overrides backtest.from)")
+	f.StringVar(&o.to, "to", "", "end, exclusive (overrides backtest.to)")
+	f.StringVar(&o.capital, "capital", "", "capital in the quote asset (overrides capital.total; paper balances follow)")
+	f.StringVar(&o.out, "out", "", "output directory (overrides backtest.output_dir)")
+	f.BoolVar(&o.noBaseline, "no-baseline", false, "skip the static-hedge baseline")
+	f.BoolVar(&o.noChart, "no-chart", false, "skip chart.html and chart.png")
+	f.BoolVar(&o.quiet, "quiet", false, "no progress and no text report (the files are still written)")
+	return cmd
+}
+
+func (o backtestOpts) apply(c *config.Config) error {
+	if o.dataDir != "" {
+		c.Backtest.DataDir = o.dataDir
+	}
+	if o.symbols != "" {
+		c.Universe.Symbols = nil
+		for _, s := range strings.Split(o.symbols, ",") {
+			if s = strings.ToUpper(strings.TrimSpace(s)); s != "" {
+				c.Universe.Symbols = append(c.Universe.Symbols, s)
+			}
+		}
+	}
+	if o.from != "" {
+		c.Backtest.From = o.from
+	}
+	if o.to != "" {
+		c.Backtest.To = o.to
+	}
+	if o.out != "" {
+		c.Backtest.OutputDir = o.out
+	}
+	if o.capital != "" {
+		v, err := decimal.NewFromString(o.capital)
+		if err != nil || !v.IsPositive() {
+			return fmt.Errorf("--capital %q: give a positive amount of the quote asset, e.g. 10000", o.capital)
+		}
+		// Paper balances follow the capital; the per-symbol cap scales with it.
+		ratio := v.Div(c.Capital.Total)
+		c.Capital.Total, c.Capital.PerSymbolMax = v, c.Capital.PerSymbolMax.Mul(ratio)
+		c.Paper.SpotBalance, c.Paper.FuturesBalance = v, decimal.Zero
+	}
+	return nil
+}
+
+// backtestResult is what a backtest produced.
+type backtestResult struct {
+	Run     report.Run
+	Summary report.Summary
+	Account store.Account
+	Events  int64
+	Elapsed time.Duration
+	Dir     string
+}
+
+func (a *app) backtest(ctx context.Context, o backtestOpts, out, errOut io.Writer) error {
+	res, err := a.runBacktest(ctx, o, errOut)
+	if err != nil {
+		return err
+	}
+	if !o.quiet {
+		if err := report.WriteText(out, res.Run, res.Summary); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "\n%d events in %s; written to %s (result.json", res.Events, res.Elapsed.Round(time.Millisecond), res.Dir)
+		if !o.noChart {
+			fmt.Fprint(out, ", chart.html, chart.png")
+		}
+		fmt.Fprintf(out, "); account %s\n", res.Account.Name)
+	}
+	return nil
+}
+
+// runBacktest runs the strategy and the baseline on the same data and writes the outputs.
+func (a *app) runBacktest(ctx context.Context, o backtestOpts, progress io.Writer) (*backtestResult, error) {
+	cfg := a.cfg
+	started := time.Now()
+	a.dbSettings = map[string]string{"synchronous_commit": "off"}
+	db, err := a.openDatabase(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	phase := func(what string) { a.log.Debug().Dur("since_start", time.Since(started)).Msg(what) }
+	phase("database open")
+	name := fmt.Sprintf("%s/bt-%s", cfg.Account.Name, started.UTC().Format("20060102-150405.000"))
+	s, src, err := a.backtestSystem(ctx, db, name)
+	if err != nil {
+		return nil, err
+	}
+	defer s.close()
+
+	rec := newRecorder("strategy", cfg.Capital.Total, s.paper, nil, cfg.Universe.QuoteAsset)
+	s.extraObs, s.riskObs = rec, rec.onRisk
+	s.journal = recordingJournal{Store: db.Store, rec: rec}
+	funding := &batchedFunding{Store: db.Store, seen: map[string]bool{}}
+	s.engStore = funding
+	if err := s.build(ctx); err != nil {
+		return nil, err
+	}
+	rec.signals = s.book
+	from, to, err := a.backtestRange(s.symbols)
+	if err != nil {
+		return nil, err
+	}
+	var bar *progressBar
+	if !o.quiet {
+		bar = newProgressBar(progress, from, to)
+	}
+
+	// The baseline replays the same data on its own (it shares nothing with the strategy's run).
+	type baseOut struct {
+		res baseline.Result
+		err error
+	}
+	baseCh := make(chan baseOut, 1)
+	if o.noBaseline {
+		baseCh <- baseOut{}
+	} else {
+		go func() {
+			r, err := a.runBaseline(ctx, s, from, to)
+			baseCh <- baseOut{r, err}
+		}()
+	}
+
+	if err := s.engine.Start(ctx); err != nil {
+		return nil, err
+	}
+	phase("system built")
+	var feedSrc interface {
+		Next(context.Context) (exchange.Event, error)
+	} = src
+	if bar != nil {
+		feedSrc = bar.wrap(src)
+	}
+	if err := s.engine.Run(ctx, feedSrc); err != nil {
+		return nil, fmt.Errorf("backtest: %w", err)
+	}
+	if bar != nil {
+		bar.done()
+	}
+	if err := funding.Flush(ctx, s.acct.ID); err != nil {
+		return nil, err
+	}
+	phase("replay done")
+	end := s.clock.Now()
+	rec.sample(end)
+	pairs, err := a.pairResults(ctx, db, s)
+	if err != nil {
+		return nil, err
+	}
+	rec.book.Pairs = pairs
+	b := <-baseCh
+	if b.err != nil {
+		return nil, b.err
+	}
+
+	run := report.Run{Meta: report.Meta{Title: "carry backtest", Symbols: s.symbols, Interval: "1h", Start: firstSample(rec.book, from), End: end,
+		Quote: cfg.Universe.QuoteAsset, DataDir: cfg.Backtest.DataDir, Version: version, Notes: backtestNotes(cfg)}, Strategy: *rec.book}
+	if !o.noBaseline {
+		run.Baseline = &b.res.Book
+		run.Meta.Notes = append(run.Meta.Notes, "baseline: one pair of constant quantity held the whole span, its margin assumed always sufficient (never liquidated)")
+	}
+	phase("baseline and accounting done")
+	sum := report.Compute(run)
+	dir := cfg.Backtest.OutputDir
+	if err := writeOutputs(dir, run, sum, o.noChart); err != nil {
+		return nil, err
+	}
+	phase("outputs written")
+	raw, _ := json.Marshal(sum)
+	m := sum.Strategy
+	if _, err := db.RecordBacktest(ctx, store.BacktestRun{AccountID: s.acct.ID, StartedAt: started, FinishedAt: time.Now(), From: m.Start, To: m.End,
+		Symbols: s.symbols, Capital: m.Capital, NetPnL: m.NetPnL, Funding: m.Funding, Fees: m.Fees, APR: decimal.NewFromFloat(m.APR).Round(6),
+		Summary: raw, OutputDir: dir}); err != nil {
+		return nil, err
+	}
+	return &backtestResult{Run: run, Summary: sum, Account: s.acct, Events: s.engine.Events(), Elapsed: time.Since(started), Dir: dir}, nil
+}
+
+// runBaseline replays the first symbol through the static hedge.
+func (a *app) runBaseline(ctx context.Context, s *system, from, to time.Time) (baseline.Result, error) {
+	cfg := a.cfg
+	sym := s.symbols[0]
+	m := s.markets[sym]
+	feed, err := replay.Open(cfg.Backtest.DataDir, replay.Options{Symbols: []string{sym}, From: from, To: to,
+		SpotSpread: cfg.Backtest.SpotSpread, PerpSpread: cfg.Backtest.PerpSpread,
+		SpotTicks: map[string]decimal.Decimal{sym: m.Spot.TickSize}, PerpTicks: map[string]decimal.Decimal{sym: m.Perp.TickSize}})
+	if err != nil {
+		return baseline.Result{}, err
+	}
+	defer feed.Close()
+	deploy := decimal.Min(cfg.Capital.PerSymbolMax, cfg.Capital.Total.Mul(decimal.NewFromInt(1).Sub(cfg.Capital.Reserve)))
+	return baseline.Run(ctx, feed, baseline.Config{Symbol: sym, Base: m.Spot.Base, Quote: cfg.Universe.QuoteAsset, Capital: cfg.Capital.Total,
+		Deploy: deploy, Leverage: cfg.Capital.Leverage, Spot: m.Spot, Perp: m.Perp, SpotFee: cfg.Fees.SpotTaker, PerpFee: cfg.Fees.PerpTaker})
+}
+
+// pairResults accounts every pair of the run at the last prices.
+func (a *app) pairResults(ctx context.Context, db *database, s *system) ([]accounting.PairPnL, error) {
+	pairs, err := db.Pairs(ctx, s.acct.ID, time.Time{}, time.Time{})
+	if err != nil {
+		return nil, err
+	}
+	var out []accounting.PairPnL
+	for _, p := range pairs {
+		fills, err := db.Fills(ctx, s.acct.ID, p.ID)
+		if err != nil {
+			return nil, err
+		}
+		if len(fills) == 0 {
+			continue
+		}
+		funding, err := db.FundingPayments(ctx, s.acct.ID, p.ID)
+		if err != nil {
+			return nil, err
+		}
+		fs := make([]exchange.Fill, len(fills))
+		for i, f := range fills {
+			fs[i] = f.Fill
+		}
+		fp := make([]exchange.FundingPayment, len(funding))
+		for i, f := range funding {
+			fp[i] = f.FundingPayment
+		}
+		var px accounting.Prices
+		if sg := s.book.Get(p.Symbol); sg != nil {
+			px = accounting.Prices{Spot: sg.Spot.Mid(), Perp: sg.Perp.Mid()}
+		}
+		out = append(out, accounting.Compute(p, fs, fp, px, s.markets[p.Symbol].Spot.Base, a.cfg.Universe.QuoteAsset))
+	}
+	return out, nil
+}
+
+func writeOutputs(dir string, run report.Run, sum report.Summary, noChart bool) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("creating the output directory %s: %w", dir, err)
+	}
+	write := func(name string, fn func(io.Writer) error) error {
+		path := filepath.Join(dir, name)
+		f, err := os.Create(path)
+		if err != nil {
+			return fmt.Errorf("writing %s: %w", path, err)
+		}
+		if err := fn(f); err != nil {
+			f.Close()
+			return fmt.Errorf("writing %s: %w", path, err)
+		}
+		return f.Close()
+	}
+	outputs := map[string]func(io.Writer) error{"result.json": func(w io.Writer) error { return report.WriteJSON(w, run, sum) }}
+	if !noChart {
+		outputs["chart.html"] = func(w io.Writer) error { return report.WriteHTML(w, run, sum, report.ChartOptions{}) }
+		outputs["chart.png"] = func(w io.Writer) error { return report.WritePNG(w, run, sum, report.ChartOptions{}) }
+	}
+	errs := make(chan error, len(outputs))
+	for name, fn := range outputs { // independent renderings of the same data: in parallel
+		go func() { errs <- write(name, fn) }()
+	}
+	var first error
+	for range outputs {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+func firstSample(b *report.Book, from time.Time) time.Time {
+	if !from.IsZero() {
+		return from
+	}
+	if len(b.Samples) > 0 {
+		return b.Samples[0].Time
+	}
+	return time.Time{}
+}
+
+func backtestNotes(c *config.Config) []string {
+	return []string{
+		fmt.Sprintf("capital %s %s, per symbol at most %s, leverage %dx, reserve %s", c.Capital.Total, c.Universe.QuoteAsset, c.Capital.PerSymbolMax, c.Capital.Leverage, c.Capital.Reserve),
+		fmt.Sprintf("fees: spot taker %s, perp taker %s; paper slippage %s; spreads spot %s perp %s", c.Fees.SpotTaker, c.Fees.PerpTaker, c.Paper.Slippage, c.Backtest.SpotSpread, c.Backtest.PerpSpread),
+		fmt.Sprintf("entry at net carry ≥ %s/yr with break-even ≤ %s; exit below %s/yr for %d settlements", c.Strategy.EntryAPR, c.Strategy.MaxBreakeven, c.Strategy.ExitAPR, c.Strategy.ExitSettlements),
+		"quotes: bar opens and closes only (the intra-bar extremes move the perp mark, for risk and liquidation)",
+	}
+}
+
+// progressBar shows the simulated date while a backtest runs, on a terminal only.
+type progressBar struct {
+	w        io.Writer
+	tty      bool
+	from, to time.Time
+	last     time.Time
+	n        int64
+}
+
+func newProgressBar(w io.Writer, from, to time.Time) *progressBar {
+	f, ok := w.(*os.File)
+	return &progressBar{w: w, tty: ok && term.IsTerminal(int(f.Fd())), from: from, to: to}
+}
+
+type barSource struct {
+	src interface {
+		Next(context.Context) (exchange.Event, error)
+	}
+	bar *progressBar
+}
+
+func (b *barSource) Next(ctx context.Context) (exchange.Event, error) {
+	ev, err := b.src.Next(ctx)
+	if err == nil {
+		b.bar.tick(ev.Time)
+	}
+	return ev, err
+}
+
+func (p *progressBar) wrap(src interface {
+	Next(context.Context) (exchange.Event, error)
+}) *barSource {
+	return &barSource{src: src, bar: p}
+}
+
+func (p *progressBar) tick(t time.Time) {
+	p.n++
+	if !p.tty || p.n&4095 != 0 || time.Since(p.last) < 100*time.Millisecond {
+		return
+	}
+	p.last = time.Now()
+	line := fmt.Sprintf("simulating %s  %d events", t.Format("2006-01-02"), p.n)
+	if !p.from.IsZero() && !p.to.IsZero() {
+		frac := float64(t.Sub(p.from)) / float64(p.to.Sub(p.from))
+		frac = min(max(frac, 0), 1)
+		n := int(frac * 30)
+		line = fmt.Sprintf("[%s%s] %3.0f%%  ", strings.Repeat("=", n), strings.Repeat(" ", 30-n), frac*100) + line
+	}
+	fmt.Fprintf(p.w, "\r%s", line)
+}
+
+func (p *progressBar) done() {
+	if p.tty && p.n > 4095 {
+		fmt.Fprint(p.w, "\r\033[K")
+	}
+}

@@ -1,0 +1,273 @@
+package main
+
+import (
+	"context"
+	"math"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/carry-trading/carry/exchange"
+	"github.com/carry-trading/carry/exchange/paper"
+	"github.com/carry-trading/carry/pkg/report"
+	"github.com/carry-trading/carry/pkg/store"
+	"github.com/carry-trading/carry/risk"
+	"github.com/carry-trading/carry/strategy"
+	"github.com/carry-trading/carry/strategy/pair"
+	"github.com/carry-trading/carry/strategy/policy"
+	"github.com/carry-trading/carry/strategy/signals"
+)
+
+// recorder builds a report.Book while a backtest runs: an hourly sample of equity and cumulative funding,
+// fees and interest; markers for pairs, rotations, risk actions and liquidations; risk extremes.
+type recorder struct {
+	book    *report.Book
+	venue   *paper.Venue
+	signals *signals.Book
+	quote   string
+	every   time.Duration
+	next    time.Time
+
+	funding, fees, interest decimal.Decimal
+	opened                  map[int64]bool
+	held                    map[int64]pair.Pair
+	liquidations            int
+
+	// While flat and unchanged, equity is the quote balance plus held base assets (dust) at their prices:
+	// the venue need not be asked every hour.
+	changed   bool
+	flatQuote decimal.Decimal
+	flatBase  map[string]decimal.Decimal // asset → quantity
+}
+
+func newRecorder(name string, capital decimal.Decimal, venue *paper.Venue, book *signals.Book, quote string) *recorder {
+	return &recorder{book: &report.Book{Name: name, Capital: capital}, venue: venue, signals: book, quote: quote, every: time.Hour,
+		opened: map[int64]bool{}, held: map[int64]pair.Pair{}, changed: true}
+}
+
+// OnEvent samples the book at every hour boundary of simulated time.
+func (r *recorder) OnEvent(ev *exchange.Event) {
+	if ev.Time.IsZero() || ev.Time.Before(r.next) {
+		return
+	}
+	if !r.next.IsZero() {
+		r.sample(r.next)
+	}
+	r.next = ev.Time.Truncate(r.every).Add(r.every)
+}
+
+func (r *recorder) OnPair(p pair.Pair) {
+	r.changed = true
+	px := r.spotPrice(p.Symbol)
+	switch {
+	case p.State == pair.Open && !r.opened[p.ID]:
+		r.opened[p.ID] = true
+		r.mark(report.Marker{Time: p.UpdatedAt, Kind: report.MarkOpen, Symbol: p.Symbol, PairID: p.ID, Direction: p.Direction,
+			Amount: p.PerpQty.Mul(px), Reason: p.Reason})
+	case p.State == pair.Closed && r.opened[p.ID]:
+		r.mark(report.Marker{Time: p.UpdatedAt, Kind: report.MarkClose, Symbol: p.Symbol, PairID: p.ID, Direction: p.Direction,
+			Amount: r.held[p.ID].PerpQty.Mul(px), Reason: p.Reason})
+	}
+	if p.State == pair.Closed {
+		delete(r.held, p.ID)
+	} else {
+		r.held[p.ID] = p
+	}
+}
+
+func (r *recorder) OnFunding(p exchange.FundingPayment, _ int64) {
+	r.funding, r.changed = r.funding.Add(p.Amount), true
+}
+
+func (r *recorder) OnDecision(d policy.Decision) {
+	if d.Rotation {
+		r.mark(report.Marker{Time: r.now(), Kind: report.MarkRotate, Symbol: d.Symbol, PairID: d.PairID, Direction: d.Direction, Reason: d.Reason})
+	}
+}
+
+func (r *recorder) OnRisk(a strategy.RiskAction, err error) {
+	r.changed = true
+	kind := map[strategy.RiskKind]report.MarkerKind{strategy.RiskTopup: report.MarkTopup, strategy.RiskDeleverage: report.MarkDeleverage,
+		strategy.RiskFlatten: report.MarkFlatten, strategy.RiskHalt: report.MarkHalt, strategy.RiskAdjust: report.MarkHedge}[a.Kind]
+	reason := a.Reason
+	if err != nil {
+		reason += " (failed: " + err.Error() + ")"
+	}
+	r.mark(report.Marker{Time: r.now(), Kind: kind, Symbol: a.Symbol, PairID: a.PairID, Amount: a.Amount, Reason: reason})
+}
+
+// onFill counts a fill's fee in the quote asset (a fee in base valued at the fill price).
+func (r *recorder) onFill(f exchange.Fill) {
+	r.changed = true
+	switch {
+	case f.FeeAsset == r.quote:
+		r.fees = r.fees.Add(f.Fee)
+	case f.FeeAsset != "":
+		r.fees = r.fees.Add(f.Fee.Mul(f.Price))
+	}
+}
+
+// onRisk keeps the worst risk figures of each evaluation.
+func (r *recorder) onRisk(rep risk.Report) {
+	for _, pr := range rep.Positions {
+		if !pr.NoLiquidation && pr.Distance.IsPositive() {
+			r.book.Risk.ObserveLiqDistance(rep.Time, pr.Symbol, pr.PairID, pr.Distance.InexactFloat64())
+		}
+		r.book.Risk.ObserveMarginRatio(rep.Time, pr.Symbol, rep.Pools[pr.Pool].MarginRatio.InexactFloat64())
+	}
+	for _, h := range rep.Hedges {
+		if h.Perp.IsPositive() {
+			r.book.Risk.ObserveHedgeDrift(rep.Time, h.Symbol, h.PairID, math.Abs(h.Drift.InexactFloat64()))
+		}
+	}
+}
+
+func (r *recorder) mark(m report.Marker) {
+	if m.Time.IsZero() {
+		m.Time = r.now()
+	}
+	r.book.Markers = append(r.book.Markers, m)
+}
+
+func (r *recorder) now() time.Time {
+	if n := len(r.book.Samples); n > 0 && r.next.IsZero() {
+		return r.book.Samples[n-1].Time
+	}
+	return r.next.Add(-r.every)
+}
+
+// sample values every wallet at the current prices.
+func (r *recorder) sample(at time.Time) {
+	var equity decimal.Decimal
+	if len(r.held) == 0 && !r.changed {
+		equity = r.flatQuote
+		for asset, qty := range r.flatBase {
+			equity = equity.Add(qty.Mul(r.spotPrice(asset + r.quote)))
+		}
+	} else {
+		equity = r.valueWallets(len(r.held) == 0)
+	}
+	notional := decimal.Zero
+	sym, biggest := "", decimal.Zero
+	for _, p := range r.held {
+		n := p.SpotQty.Mul(r.spotPrice(p.Symbol))
+		notional = notional.Add(n)
+		if n.GreaterThan(biggest) || sym == "" {
+			sym, biggest = p.Symbol, n
+		}
+	}
+	if sym == "" && len(r.signals.All()) > 0 {
+		sym = r.signals.All()[0].Name
+	}
+	// Samples are valuations for the report: 8 decimal places (1e-8 of the quote asset) keep them exact
+	// enough and cheap to plot.
+	s := report.Sample{Time: at, Equity: equity.Round(8), Funding: r.funding.Round(8), Fees: r.fees.Round(8), Interest: r.interest.Round(8),
+		Notional: notional.Round(8), Symbol: sym, Basis: report.NaN, FundingRate: report.NaN}
+	s.BasisPnL = s.Equity.Sub(r.book.Capital).Sub(s.Funding).Add(s.Fees).Add(s.Interest)
+	if sg := r.signals.Get(sym); sg != nil {
+		if sg.SpotBid > 0 && sg.PerpBid > 0 && !sg.SpotSuspended && !sg.PerpSuspended {
+			s.Basis = sg.Basis()
+		}
+		if sg.Settlements > 0 {
+			s.FundingRate, s.FundingHours = sg.LastRate, sg.IntervalHours
+		}
+	}
+	r.book.Samples = append(r.book.Samples, s)
+	if liq := r.venue.Liquidations(); len(liq) > r.liquidations {
+		for _, l := range liq[r.liquidations:] {
+			r.mark(report.Marker{Time: at, Kind: report.MarkLiquidation, Symbol: l.Symbol, Reason: "the venue liquidated the position"})
+		}
+		r.liquidations = len(liq)
+	}
+}
+
+// valueWallets asks the venue for every wallet and values it; when flat it also remembers the quote balance
+// and the base assets held, for the hours nothing changes.
+func (r *recorder) valueWallets(flat bool) decimal.Decimal {
+	ctx := context.Background()
+	quote, base := decimal.Zero, map[string]decimal.Decimal{}
+	for _, v := range []exchange.Venue{exchange.Spot, exchange.Margin} {
+		bals, err := r.venue.Balances(ctx, v)
+		if err != nil {
+			continue
+		}
+		for _, b := range bals {
+			if b.Asset == r.quote {
+				quote = quote.Add(b.Net())
+			} else {
+				base[b.Asset] = base[b.Asset].Add(b.Net())
+			}
+		}
+	}
+	if fa, err := r.venue.FuturesAccount(ctx); err == nil {
+		quote = quote.Add(fa.MarginBalance)
+	}
+	if bals, err := r.venue.Balances(ctx, exchange.Futures); err == nil {
+		for _, b := range bals {
+			if b.Asset == r.quote {
+				quote = quote.Add(b.Locked) // isolated wallets
+			}
+		}
+	}
+	equity := quote
+	for asset, qty := range base {
+		equity = equity.Add(qty.Mul(r.spotPrice(asset + r.quote)))
+	}
+	if flat {
+		r.flatQuote, r.flatBase, r.changed = quote, base, false
+	}
+	return equity
+}
+
+// spotPrice is the spot mid of a symbol from the signals (zero when unknown).
+func (r *recorder) spotPrice(symbol string) decimal.Decimal {
+	if sg := r.signals.Get(symbol); sg != nil && sg.Spot.Valid() {
+		return sg.Spot.Mid()
+	}
+	return decimal.Zero
+}
+
+// recordingJournal is the store with fees counted as fills are recorded (the recorder's fee series).
+type recordingJournal struct {
+	*store.Store
+	rec *recorder
+}
+
+func (j recordingJournal) InsertFill(ctx context.Context, accountID, pairID int64, f exchange.Fill) (bool, error) {
+	isNew, err := j.Store.InsertFill(ctx, accountID, pairID, f)
+	if isNew {
+		j.rec.onFill(f)
+	}
+	return isNew, err
+}
+
+// batchedFunding is the store for a backtest's engine with funding payments written in batches: a replay
+// records a payment per settlement held, one round trip each would dominate its run time, and a fresh
+// backtest account cannot see a payment twice (the tranIds are still unique in the table). Flush writes the
+// rest; the payments are all in Postgres when the backtest returns.
+type batchedFunding struct {
+	*store.Store
+	pending []store.FundingRow
+	seen    map[string]bool
+}
+
+const fundingBatch = 512
+
+func (b *batchedFunding) InsertFunding(ctx context.Context, accountID, pairID int64, p exchange.FundingPayment) (bool, error) {
+	if b.seen[p.TranID] {
+		return false, nil
+	}
+	b.seen[p.TranID] = true
+	b.pending = append(b.pending, store.FundingRow{PairID: pairID, Payment: p})
+	if len(b.pending) >= fundingBatch {
+		return true, b.Flush(ctx, accountID)
+	}
+	return true, nil
+}
+
+// Flush writes the buffered payments.
+func (b *batchedFunding) Flush(ctx context.Context, accountID int64) error {
+	_, err := b.Store.InsertFundingBatch(ctx, accountID, b.pending)
+	b.pending = b.pending[:0]
+	return err
+}
