@@ -22,8 +22,8 @@ type app struct {
 	out        io.Writer
 	errOut     io.Writer
 
-	cfg *config.Config
-	log zerolog.Logger
+	cfg         *config.Config
+	log         zerolog.Logger
 	stopProfile func()
 	// dbSettings are session settings for the database connections (backtests turn synchronous_commit off).
 	dbSettings map[string]string
