@@ -86,4 +86,12 @@ type Exchange interface {
 	AccountSetup
 	Wallet
 	Income
+	TradeHistory
+}
+
+// TradeHistory lists the account's trades, including those carry did not place (a liquidation, an
+// auto-deleverage, a trade made by hand), so the pairs can be reconciled with what really happened.
+type TradeHistory interface {
+	// Trades returns the account's trades of symbol on venue with time ≥ since, oldest first.
+	Trades(ctx context.Context, venue Venue, symbol string, since time.Time) ([]Fill, error)
 }

@@ -85,6 +85,9 @@ const (
 	RiskDeleverage RiskKind = "deleverage" // reduce both legs together
 	RiskFlatten    RiskKind = "flatten"    // close the pair
 	RiskHalt       RiskKind = "halt"       // halt the account: no new orders
+	// RiskReconcile: the venue's perp position and the pair's disagree (a liquidation, an auto-deleverage):
+	// adopt the venue's trades and close what is left.
+	RiskReconcile RiskKind = "reconcile"
 )
 
 // Observer follows the loop (backtest report, metrics). Methods must be cheap.
@@ -132,20 +135,21 @@ type Engine struct {
 	cfg Config
 	Deps
 
-	pairs      map[int64]pair.Pair // live pairs
-	blocked    map[string]string   // symbols with an unexplained venue position
-	nextEval   time.Time
-	lastSync   time.Time
-	fundingAt  map[string]time.Time // newest payment recorded per symbol
-	cooldown   map[string]time.Time // no new open on the symbol before this (after an open that got nothing)
-	lastTranID map[string]string    // the newest funding payment recorded per symbol
-	heldCache  []policy.Held        // the policy\'s view of e.pairs; nil when stale
-	events     int64
-	stopping   bool
-	instant    time.Time // the timestamp of the events being applied
-	riskDue    bool      // a risk trigger fired during the instant
-	evalDue    bool      // market data changed during the instant
-	started    time.Time // wall time Start ran
+	pairs       map[int64]pair.Pair // live pairs
+	blocked     map[string]string   // symbols with an unexplained venue position
+	nextEval    time.Time
+	lastSync    time.Time
+	fundingAt   map[string]time.Time // newest payment recorded per symbol
+	cooldown    map[string]time.Time // no new open on the symbol before this (after an open that got nothing)
+	lastTranID  map[string]string    // the newest funding payment recorded per symbol
+	heldCache   []policy.Held
+	lastRefresh time.Time // last periodic risk refresh (ticks)        // the policy\'s view of e.pairs; nil when stale
+	events      int64
+	stopping    bool
+	instant     time.Time // the timestamp of the events being applied
+	riskDue     bool      // a risk trigger fired during the instant
+	evalDue     bool      // market data changed during the instant
+	started     time.Time // wall time Start ran
 }
 
 // New creates the loop.
@@ -266,6 +270,13 @@ func (e *Engine) Step(ctx context.Context, ev *exchange.Event) error {
 		e.evalDue = e.evalDue || ev.Kind == exchange.EventQuote
 	case exchange.EventTick:
 		e.evalDue = true
+		if e.Guard != nil && len(e.pairs) > 0 && ev.Time.Sub(e.lastRefresh) >= time.Minute {
+			// Re-read the account now and then: the venue can change it on its own (liquidation, ADL, a
+			// trade by hand), and in live mode no price crossing may come first.
+			e.lastRefresh = ev.Time
+			e.Guard.Changed()
+			e.riskDue = true
+		}
 		if err := e.Flush(ctx); err != nil {
 			return err
 		}
@@ -433,6 +444,8 @@ func (e *Engine) runRisk(ctx context.Context) error {
 			p, opErr = e.Exec.Reduce(ctx, a.PairID, a.Target, a.Reason)
 		case RiskFlatten:
 			p, opErr = e.Exec.Close(ctx, a.PairID, a.Reason)
+		case RiskReconcile:
+			p, opErr = e.Exec.Reconcile(ctx, a.PairID, a.Reason)
 		case RiskHalt:
 			if e.State.Current() != StateHalted {
 				opErr = e.State.Set(ctx, StateHalted, "risk", a.Reason, e.Clock.Now())

@@ -16,6 +16,7 @@ import (
 
 	"github.com/carry-trading/carry/exchange"
 	"github.com/carry-trading/carry/exchange/binance/fakebinance"
+	"github.com/carry-trading/carry/pkg/pgtest"
 )
 
 // carryBin is the binary built once for the end-to-end tests in this package.
@@ -34,10 +35,13 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "building carry:", err)
 		os.Exit(1)
 	}
-	code := m.Run()
+	code := pgtest.Run(m, &pg)
 	_ = os.RemoveAll(dir)
 	os.Exit(code)
 }
+
+// pg is the Postgres server the end-to-end tests give the binary (DATABASE_URL per test database).
+var pg *pgtest.Server
 
 // cleanEnv is the environment without carry's variables, so tests start from the defaults.
 func cleanEnv(extra ...string) []string {

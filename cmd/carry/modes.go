@@ -78,8 +78,9 @@ func (a *app) backtestSystem(ctx context.Context, db *database, runName string) 
 	if err != nil {
 		return nil, nil, err
 	}
-	for _, missing := range difference(cfg.Universe.Symbols, symbols) {
-		a.log.Warn().Str("symbol", missing).Str("data_dir", cfg.Backtest.DataDir).Msg("no recorded data for this symbol; left out of the backtest")
+	if missing := difference(cfg.Universe.Symbols, symbols); len(missing) > 0 {
+		a.log.Warn().Strs("left_out", missing).Strs("backtesting", symbols).Str("data_dir", cfg.Backtest.DataDir).
+			Msg("no recorded data for some symbols of the universe")
 	}
 	spot, fut, err := binance.SnapshotInstruments()
 	if err != nil {

@@ -88,7 +88,8 @@ func (r *recorder) OnDecision(d policy.Decision) {
 func (r *recorder) OnRisk(a strategy.RiskAction, err error) {
 	r.changed = true
 	kind := map[strategy.RiskKind]report.MarkerKind{strategy.RiskTopup: report.MarkTopup, strategy.RiskDeleverage: report.MarkDeleverage,
-		strategy.RiskFlatten: report.MarkFlatten, strategy.RiskHalt: report.MarkHalt, strategy.RiskAdjust: report.MarkHedge}[a.Kind]
+		strategy.RiskFlatten: report.MarkFlatten, strategy.RiskHalt: report.MarkHalt, strategy.RiskAdjust: report.MarkHedge,
+		strategy.RiskReconcile: report.MarkFlatten}[a.Kind]
 	reason := a.Reason
 	if err != nil {
 		reason += " (failed: " + err.Error() + ")"

@@ -33,6 +33,7 @@ type venue interface {
 	exchange.AccountSetup
 	exchange.Wallet
 	exchange.Income
+	exchange.TradeHistory
 }
 
 // system is one account's object graph. The mode decides the venue, the source and the clock; everything

@@ -39,6 +39,7 @@ type Venue interface {
 	Balances(ctx context.Context, venue exchange.Venue) ([]exchange.Balance, error)
 	Positions(ctx context.Context) ([]exchange.Position, error)
 	FuturesAccount(ctx context.Context) (exchange.FuturesAccount, error)
+	exchange.TradeHistory
 }
 
 // Journal is the write-ahead record (implemented by *store.Store over Postgres).

@@ -175,3 +175,58 @@ func (e *Executor) Resume(ctx context.Context, pairID int64, reason string) (pai
 	err = e.drive(ctx, &p, goal{intent: pair.IntentHedge, target: decimal.Max(p.SpotQty, p.PerpQty), reason: reason})
 	return p, err
 }
+
+// Reconcile brings a pair's record in line with what the venue did to its perp leg on its own — a
+// liquidation (autoclose-… orders), an auto-deleverage, a trade made by hand: futures trades of the symbol
+// since the pair was created that carry has not recorded are adopted as the pair's fills. If the legs are
+// then uneven, the rest is closed: a perp leg the venue took away must not leave a naked spot leg. Spot
+// trades are not adopted: the spot wallet also holds the owner's own assets.
+func (e *Executor) Reconcile(ctx context.Context, pairID int64, why string) (pair.Pair, error) {
+	p, err := e.j.GetPair(ctx, pairID)
+	if err != nil {
+		return p, err
+	}
+	m, err := e.market(p.Symbol)
+	if err != nil {
+		return p, err
+	}
+	recorded, err := e.j.Fills(ctx, e.account.ID, 0)
+	if err != nil {
+		return p, err
+	}
+	known := make(map[string]bool, len(recorded))
+	for _, f := range recorded {
+		if f.Venue == exchange.Futures && f.Symbol == p.Symbol {
+			known[f.TradeID] = true
+		}
+	}
+	trades, err := e.venue.Trades(ctx, exchange.Futures, p.Symbol, p.CreatedAt)
+	if err != nil {
+		return p, fmt.Errorf("pair %d: reading the venue's %s trades: %w", p.ID, p.Symbol, err)
+	}
+	adopted := decimal.Zero
+	for _, t := range trades {
+		if known[t.TradeID] {
+			continue
+		}
+		if _, err := e.j.InsertFill(ctx, e.account.ID, p.ID, t); err != nil {
+			return p, err
+		}
+		adopted = adopted.Add(t.Qty)
+		e.log.Warn().Int64("pair", p.ID).Str("trade", t.TradeID).Str("client_id", t.ClientID).Str("side", string(t.Side)).
+			Str("qty", t.Qty.String()).Str("price", t.Price.String()).Msg("adopted a perp trade carry did not place")
+	}
+	if err := e.refresh(ctx, &p, m); err != nil {
+		return p, err
+	}
+	if adopted.IsZero() || isLevel(&p, m) {
+		return p, nil
+	}
+	msg := fmt.Sprintf("pair %d %s: the venue traded %s of the perp on its own (%s); spot %s, perp %s now: closing the rest", p.ID, p.Symbol, adopted, why, p.SpotQty, p.PerpQty)
+	e.alert(Alert{Severity: "critical", Kind: "liquidation", Symbol: p.Symbol, PairID: p.ID, Message: msg})
+	if p.State != pair.Open && p.State != pair.Halted {
+		return p, e.halt(ctx, &p, msg)
+	}
+	err = e.drive(ctx, &p, goal{intent: pair.IntentClose, target: decimal.Zero, reason: msg})
+	return p, err
+}

@@ -124,7 +124,13 @@ func (g *Guard) OnPrice(ev *exchange.Event) bool {
 	if ev.Kind != exchange.EventMark {
 		return g.dirty
 	}
-	return g.mon.Mark(ev.Symbol, ev.Mark.Mark) || g.dirty
+	if g.mon.Mark(ev.Symbol, ev.Mark.Mark) {
+		// A crossed trigger: read the account again before judging it — past the liquidation trigger (which
+		// lies beyond every action's) the venue may already have closed the position.
+		g.Changed()
+		return true
+	}
+	return g.dirty
 }
 
 // Changed marks the snapshot stale: positions or wallets moved.
@@ -190,7 +196,16 @@ func (g *Guard) Evaluate(ctx context.Context, pairs []pair.Pair) ([]strategy.Ris
 		}
 	}
 	out := make([]strategy.RiskAction, 0, len(rep.Actions))
+	mismatched := g.mismatches(pairs)
+	for _, p := range pairs {
+		if why, ok := mismatched[p.ID]; ok {
+			out = append(out, strategy.RiskAction{Kind: strategy.RiskReconcile, PairID: p.ID, Symbol: p.Symbol, Reason: why})
+		}
+	}
 	for _, a := range rep.Actions {
+		if _, ok := mismatched[a.PairID]; ok && a.PairID != 0 {
+			continue // reconciled first: its quantities are not what the venue holds
+		}
 		ra, ok := g.translate(a, pairs)
 		if !ok {
 			continue
@@ -203,6 +218,34 @@ func (g *Guard) Evaluate(ctx context.Context, pairs []pair.Pair) ([]strategy.Ris
 		out = append(out, ra)
 	}
 	return out, nil
+}
+
+// mismatches finds open pairs whose perp leg the venue's position does not match.
+func (g *Guard) mismatches(pairs []pair.Pair) map[int64]string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	held := map[string]decimal.Decimal{}
+	for _, pos := range g.snap.positions {
+		held[pos.Symbol] = pos.Qty
+	}
+	out := map[int64]string{}
+	for _, p := range pairs {
+		if p.State != pair.Open {
+			continue
+		}
+		m, ok := g.markets[p.Symbol]
+		if !ok {
+			continue
+		}
+		want := p.PerpQty.Neg()
+		if p.Direction == pair.Reverse {
+			want = p.PerpQty
+		}
+		if have := held[p.Symbol]; have.Sub(want).Abs().GreaterThanOrEqual(m.Perp.StepSize) {
+			out[p.ID] = fmt.Sprintf("the venue holds a %s perp position of %s, pair %d holds %s", p.Symbol, have, p.ID, want)
+		}
+	}
+	return out
 }
 
 // translate maps a risk action onto the executor's operations.
