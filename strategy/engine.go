@@ -47,6 +47,8 @@ type FundingSource interface {
 // Store is the persistence the loop needs beyond the executor's journal.
 type Store interface {
 	LivePairs(ctx context.Context, accountID int64) ([]pair.Pair, error)
+	// ClosedSince lists the pairs closed at or after since.
+	ClosedSince(ctx context.Context, accountID int64, since time.Time) ([]pair.Pair, error)
 	InsertFunding(ctx context.Context, accountID, pairID int64, p exchange.FundingPayment) (bool, error)
 	PairAt(ctx context.Context, accountID int64, symbol string, at time.Time) (int64, error)
 	LastFundingTime(ctx context.Context, accountID int64) (time.Time, error)
@@ -190,6 +192,19 @@ func (e *Engine) Start(ctx context.Context) error {
 	}
 	if err := e.reloadPairs(ctx); err != nil {
 		return err
+	}
+	// The re-entry cooldowns outlive a restart: they follow from the pairs closed recently.
+	now := e.Clock.Now()
+	recent, err := e.Store.ClosedSince(ctx, e.Exec.Account().ID, now.Add(-48*time.Hour))
+	if err != nil {
+		return err
+	}
+	for _, p := range recent {
+		if !p.OpenedAt.IsZero() {
+			if until := p.ClosedAt.Add(e.reentryWait(p.Symbol)); until.After(now) && until.After(e.cooldown[p.Symbol]) {
+				e.cooldown[p.Symbol] = until
+			}
+		}
 	}
 	last, err := e.Store.LastFundingTime(ctx, e.Exec.Account().ID)
 	if err != nil {
@@ -358,10 +373,7 @@ func (e *Engine) evaluate(ctx context.Context, now time.Time) error {
 			if err := e.afterOp(ctx, p, err); err != nil {
 				return err
 			}
-			if p.State == pair.Closed {
-				// No re-entry on the symbol within one funding interval: a close is not undone by the next tick.
-				e.cooldown[p.Symbol] = now.Add(e.reentryWait(p.Symbol))
-			}
+
 		case policy.Open:
 			if st != StateActive {
 				continue
@@ -404,6 +416,11 @@ func (e *Engine) afterOp(ctx context.Context, p pair.Pair, err error) error {
 		if p.State == pair.Closed {
 			delete(e.pairs, p.ID)
 			e.Policy.Forget(p.ID)
+			// No re-entry on the symbol within one funding interval of any close (the policy's, risk's or an
+			// operator's unwind): a close is not undone by the next tick.
+			if !p.OpenedAt.IsZero() {
+				e.cooldown[p.Symbol] = e.Clock.Now().Add(e.reentryWait(p.Symbol))
+			}
 		} else {
 			e.pairs[p.ID] = p
 		}

@@ -82,13 +82,23 @@ func (a *app) run(ctx context.Context) error {
 			case <-ctx.Done():
 			}
 		}()
-		if s, src, err = a.liveModeSystem(ctx, db); err != nil {
+		var client *binance.Client
+		if s, src, client, err = a.liveModeSystem(ctx, db); err != nil {
 			return err
 		}
 		defer s.close()
+		if err := s.build(ctx); err != nil {
+			return err
+		}
+		// Recovery may have to repair a pair: it needs today's prices before the feed has delivered any.
+		if err := s.primeMarket(ctx, client); err != nil {
+			return unreachable(a.cfg, err)
+		}
 	}
-	if err := s.build(ctx); err != nil {
-		return err
+	if a.cfg.Mode == config.ModeBacktest {
+		if err := s.build(ctx); err != nil {
+			return err
+		}
 	}
 	if a.cfg.Mode != config.ModeBacktest && a.cfg.Telemetry.Listen != "" {
 		srv, err := telemetry.Start(a.cfg.Telemetry.Listen, s.metrics, s.fresh, db, a.cfg.Telemetry.FeedStaleAfter)
@@ -112,7 +122,7 @@ func (a *app) run(ctx context.Context) error {
 }
 
 // liveModeSystem builds paper or live mode: Binance's live market data, with paper venues or the account.
-func (a *app) liveModeSystem(ctx context.Context, db *database) (*system, strategy.Source, error) {
+func (a *app) liveModeSystem(ctx context.Context, db *database) (*system, strategy.Source, *binance.Client, error) {
 	var s *system
 	var client *binance.Client
 	var err error
@@ -122,15 +132,15 @@ func (a *app) liveModeSystem(ctx context.Context, db *database) (*system, strate
 		s, client, err = a.liveSystem(ctx, db)
 	}
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	feed, err := client.MarketFeed(ctx, s.symbols)
 	if err != nil {
 		s.close()
-		return nil, nil, unreachable(a.cfg, err)
+		return nil, nil, nil, unreachable(a.cfg, err)
 	}
 	s.closers = append(s.closers, feed.Close)
-	return s, a.wrapFeed(ctx, s, feed), nil
+	return s, a.wrapFeed(ctx, s, feed), client, nil
 }
 
 // wrapFeed adds clock ticks and command announcements to a live feed.

@@ -258,3 +258,8 @@ func (s *Store) MarkOrder(ctx context.Context, clientID, status, reason string, 
 	}
 	return nil
 }
+
+// ClosedSince returns the account's pairs closed at or after since, oldest first.
+func (s *Store) ClosedSince(ctx context.Context, accountID int64, since time.Time) ([]pair.Pair, error) {
+	return s.queryPairs(ctx, "SELECT "+pairCols+" FROM pairs WHERE account_id = $1 AND state = 'closed' AND closed_at >= $2 ORDER BY closed_at", accountID, since)
+}

@@ -627,3 +627,24 @@ func TestHaltedPairsResume(t *testing.T) {
 	want(t, r.path(p.ID), "pending→opening", "opening→open", "open→halted", "halted→repairing", "repairing→open")
 	r.checkInvariants(p)
 }
+
+// A close whose perp order is lost after the spot sold: the spot leg is down to dust below the perp's lot
+// step, so the repair must take the perp all the way to zero, not "level" it with the dust.
+func TestCloseRepairTakesThePerpToZeroNotToTheDust(t *testing.T) {
+	r := newRig(t, nil)
+	ctx := context.Background()
+	p, err := r.exec.Open(ctx, "BTCUSDT", pair.Carry, d("0.055"), "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.venue.Faults().LoseNext(exchange.Futures)
+	p, err = r.exec.Close(ctx, p.ID, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.State != pair.Closed || !p.PerpQty.IsZero() {
+		t.Fatalf("state %s perp %s spot %s: want closed with no perp left", p.State, p.PerpQty, p.SpotQty)
+	}
+	want(t, r.path(p.ID), "pending→opening", "opening→open", "open→closing", "closing→repairing", "repairing→closed")
+	r.checkInvariants(p)
+}

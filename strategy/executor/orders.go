@@ -158,7 +158,17 @@ func (e *Executor) planRepair(ctx context.Context, p *pair.Pair, m Market, g goa
 			}
 		}
 	}
-	o, err := e.legOrder(ctx, p, m, larger, false, gap, repairs, pair.IntentHedge)
+	// Shrink the larger leg: level with the smaller one, or for a close or reduce all the way to the goal
+	// when the smaller leg is below the larger's lot step (dust that cannot be matched).
+	shrink := gap
+	if !growing {
+		largerQty, smallerQty, largerStep := p.PerpQty, p.SpotQty, m.Perp.StepSize
+		if larger == pair.LegSpot {
+			largerQty, smallerQty, largerStep = p.SpotQty, p.PerpQty, m.Spot.StepSize
+		}
+		shrink = largerQty.Sub(decimal.Max(g.target, exchange.FloorToStep(smallerQty, largerStep)))
+	}
+	o, err := e.legOrder(ctx, p, m, larger, false, shrink, repairs, pair.IntentHedge)
 	if err != nil {
 		e.log.Error().Int64("pair", p.ID).Err(err).Msg("no repair order can be built")
 		return nil
