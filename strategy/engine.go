@@ -52,6 +52,12 @@ type Store interface {
 	InsertFunding(ctx context.Context, accountID, pairID int64, p exchange.FundingPayment) (bool, error)
 	PairAt(ctx context.Context, accountID int64, symbol string, at time.Time) (int64, error)
 	LastFundingTime(ctx context.Context, accountID int64) (time.Time, error)
+	InsertLoanTx(ctx context.Context, accountID, pairID int64, tx exchange.LoanTx) (bool, error)
+}
+
+// LoanSource lists borrows, repayments and interest (venues that lend: reverse carry).
+type LoanSource interface {
+	LoanHistory(ctx context.Context, asset string, since time.Time) ([]exchange.LoanTx, error)
 }
 
 // Guard is the risk module as the loop uses it.
@@ -69,12 +75,14 @@ type RiskAction struct {
 	Kind   RiskKind
 	PairID int64
 	Symbol string
-	Amount decimal.Decimal // topup: quote amount to move to futures
-	Target decimal.Decimal // deleverage: the pair's new quantity
-	Leg    pair.Leg        // adjust: the leg to correct
-	Grow   bool            // adjust: grow (true) or shrink the leg
-	Qty    decimal.Decimal // adjust: base quantity
-	Reason string
+	Amount decimal.Decimal // topup: quote amount to move
+	// Transfer is where a top-up goes: spot → futures (the default) or spot → cross margin (reverse carry).
+	Transfer exchange.TransferKind
+	Target   decimal.Decimal // deleverage: the pair's new quantity
+	Leg      pair.Leg        // adjust: the leg to correct
+	Grow     bool            // adjust: grow (true) or shrink the leg
+	Qty      decimal.Decimal // adjust: base quantity
+	Reason   string
 }
 
 // RiskKind names a risk action.
@@ -97,6 +105,7 @@ type Observer interface {
 	OnEvent(ev *exchange.Event)
 	OnPair(p pair.Pair)
 	OnFunding(p exchange.FundingPayment, pairID int64)
+	OnLoan(tx exchange.LoanTx, pairID int64)
 	OnDecision(d policy.Decision)
 	OnRisk(a RiskAction, err error)
 }
@@ -119,6 +128,7 @@ type Deps struct {
 	Policy   *policy.Policy
 	Store    Store
 	Funding  FundingSource
+	Loans    LoanSource // nil when the venue does not lend
 	Sink     MarketSink
 	Guard    Guard
 	Observer Observer
@@ -145,6 +155,7 @@ type Engine struct {
 	cooldown    map[string]time.Time // no new open on the symbol before this (after an open that got nothing)
 	lastTranID  map[string]string    // the newest funding payment recorded per symbol
 	heldCache   []policy.Held
+	loansAt     time.Time // newest loan transaction recorded
 	lastRefresh time.Time // last periodic risk refresh (ticks)        // the policy\'s view of e.pairs; nil when stale
 	events      int64
 	stopping    bool
@@ -270,6 +281,9 @@ func (e *Engine) Step(ctx context.Context, ev *exchange.Event) error {
 	switch ev.Kind {
 	case exchange.EventFunding:
 		if err := e.syncFunding(ctx, ev.Symbol); err != nil {
+			return err
+		}
+		if err := e.syncLoans(ctx); err != nil {
 			return err
 		}
 		e.Policy.OnSettlement(e.Book, ev.Symbol, e.held())
@@ -431,6 +445,11 @@ func (e *Engine) afterOp(ctx context.Context, p pair.Pair, err error) error {
 	if e.Guard != nil {
 		e.Guard.Changed()
 	}
+	if p.Direction == pair.Reverse {
+		if lerr := e.syncLoans(ctx); lerr != nil {
+			e.Log.Warn().Err(lerr).Msg("recording loan transactions failed; will retry")
+		}
+	}
 	if err != nil && !errors.Is(err, executor.ErrHalted) {
 		if exchange.IsRejected(err) {
 			e.Log.Warn().Err(err).Msg("operation refused")
@@ -456,7 +475,11 @@ func (e *Engine) runRisk(ctx context.Context) error {
 		case RiskAdjust:
 			p, opErr = e.Exec.Adjust(ctx, a.PairID, a.Leg, a.Grow, a.Qty, a.Reason)
 		case RiskTopup:
-			opErr = e.Exec.Transfer(ctx, a.PairID, exchange.SpotToFutures, e.cfg.QuoteAsset, a.Amount, a.Reason)
+			kind := a.Transfer
+			if kind == "" {
+				kind = exchange.SpotToFutures
+			}
+			opErr = e.Exec.Transfer(ctx, a.PairID, kind, e.cfg.QuoteAsset, a.Amount, a.Reason)
 		case RiskDeleverage:
 			p, opErr = e.Exec.Reduce(ctx, a.PairID, a.Target, a.Reason)
 		case RiskFlatten:
@@ -515,6 +538,43 @@ func (e *Engine) syncFunding(ctx context.Context, symbol string) error {
 		}
 		if isNew && e.Observer != nil {
 			e.Observer.OnFunding(p, pairID)
+		}
+	}
+	return nil
+}
+
+// syncLoans records the venue's borrows, repayments and interest charges since the last one recorded, each
+// attributed to the pair that held the borrowed asset then.
+func (e *Engine) syncLoans(ctx context.Context) error {
+	if e.Loans == nil {
+		return nil
+	}
+	txs, err := e.Loans.LoanHistory(ctx, "", e.loansAt)
+	if err != nil {
+		return fmt.Errorf("reading loan history: %w", err)
+	}
+	acct := e.Exec.Account().ID
+	for _, tx := range txs {
+		pairID := int64(0)
+		for _, p := range e.Pairs() {
+			if m, ok := e.Exec.Market(p.Symbol); ok && m.Spot.Base == tx.Asset && p.Direction == pair.Reverse {
+				pairID = p.ID
+			}
+		}
+		if pairID == 0 {
+			if id, err := e.Store.PairAt(ctx, acct, tx.Asset+e.cfg.QuoteAsset, tx.Time); err == nil {
+				pairID = id
+			}
+		}
+		isNew, err := e.Store.InsertLoanTx(ctx, acct, pairID, tx)
+		if err != nil {
+			return err
+		}
+		if tx.Time.After(e.loansAt) {
+			e.loansAt = tx.Time
+		}
+		if isNew && e.Observer != nil {
+			e.Observer.OnLoan(tx, pairID)
 		}
 	}
 	return nil

@@ -260,30 +260,18 @@ func (a *app) pairResults(ctx context.Context, db *database, s *system) ([]accou
 	}
 	var out []accounting.PairPnL
 	for _, p := range pairs {
-		fills, err := db.Fills(ctx, s.acct.ID, p.ID)
-		if err != nil {
-			return nil, err
-		}
-		if len(fills) == 0 {
-			continue
-		}
-		funding, err := db.FundingPayments(ctx, s.acct.ID, p.ID)
-		if err != nil {
-			return nil, err
-		}
-		fs := make([]exchange.Fill, len(fills))
-		for i, f := range fills {
-			fs[i] = f.Fill
-		}
-		fp := make([]exchange.FundingPayment, len(funding))
-		for i, f := range funding {
-			fp[i] = f.FundingPayment
+		if p.OpenedAt.IsZero() {
+			continue // refused or never filled
 		}
 		var px accounting.Prices
 		if sg := s.book.Get(p.Symbol); sg != nil {
 			px = accounting.Prices{Spot: sg.Spot.Mid(), Perp: sg.Perp.Mid()}
 		}
-		out = append(out, accounting.Compute(p, fs, fp, px, s.markets[p.Symbol].Spot.Base, a.cfg.Universe.QuoteAsset))
+		r, err := accountPair(ctx, db.Store, s.acct.ID, p, px, s.markets[p.Symbol].Spot.Base, a.cfg.Universe.QuoteAsset)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
 	}
 	return out, nil
 }

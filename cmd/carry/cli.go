@@ -90,13 +90,23 @@ func (c *cli) prices(ctx context.Context, symbol string) accounting.Prices {
 	return px
 }
 
-// pairPnL accounts one pair from its recorded fills and funding.
+// pairPnL accounts one pair from its records.
 func (c *cli) pairPnL(ctx context.Context, p pair.Pair, px accounting.Prices) (accounting.PairPnL, error) {
-	fills, err := c.db.Fills(ctx, c.acct.ID, p.ID)
+	return accountPair(ctx, c.db.Store, c.acct.ID, p, px, baseOf(p.Symbol, c.a.cfg.Universe.QuoteAsset), c.a.cfg.Universe.QuoteAsset)
+}
+
+// accountPair accounts one pair from what Postgres recorded: its fills, funding payments and loan
+// transactions, valued at px.
+func accountPair(ctx context.Context, st *store.Store, accountID int64, p pair.Pair, px accounting.Prices, base, quote string) (accounting.PairPnL, error) {
+	fills, err := st.Fills(ctx, accountID, p.ID)
 	if err != nil {
 		return accounting.PairPnL{}, err
 	}
-	funding, err := c.db.FundingPayments(ctx, c.acct.ID, p.ID)
+	funding, err := st.FundingPayments(ctx, accountID, p.ID)
+	if err != nil {
+		return accounting.PairPnL{}, err
+	}
+	loans, err := st.LoanTxs(ctx, accountID, store.LoanFilter{PairID: p.ID})
 	if err != nil {
 		return accounting.PairPnL{}, err
 	}
@@ -108,8 +118,11 @@ func (c *cli) pairPnL(ctx context.Context, p pair.Pair, px accounting.Prices) (a
 	for i, f := range funding {
 		fp[i] = f.FundingPayment
 	}
-	base := baseOf(p.Symbol, c.a.cfg.Universe.QuoteAsset)
-	return accounting.Compute(p, fs, fp, px, base, c.a.cfg.Universe.QuoteAsset), nil
+	ls := make([]exchange.LoanTx, len(loans))
+	for i, l := range loans {
+		ls[i] = l.LoanTx
+	}
+	return accounting.Compute(p, fs, fp, ls, px, base, quote), nil
 }
 
 // botRunning reports whether a bot holds the account's lock (taking and releasing it to find out).

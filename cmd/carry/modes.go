@@ -67,6 +67,7 @@ func (a *app) paperConfig(instruments []exchange.Instrument, intervals map[strin
 		},
 		FundingIntervalHours: intervals,
 		FundingCaps:          caps,
+		DefaultInterestRate:  c.Fees.BorrowHourly,
 	}
 }
 

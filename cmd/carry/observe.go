@@ -72,6 +72,8 @@ func (o *observer) OnFunding(p exchange.FundingPayment, _ int64) {
 	o.m.FundingPaymentsIn.Inc()
 }
 
+func (o *observer) OnLoan(exchange.LoanTx, int64) {}
+
 func (o *observer) OnDecision(policy.Decision) {}
 
 func (o *observer) OnRisk(a strategy.RiskAction, err error) {

@@ -79,6 +79,18 @@ func (r *recorder) OnFunding(p exchange.FundingPayment, _ int64) {
 	r.funding, r.changed = r.funding.Add(p.Amount), true
 }
 
+// OnLoan counts interest charges, valued in the quote asset at the spot price.
+func (r *recorder) OnLoan(tx exchange.LoanTx, _ int64) {
+	if tx.Kind != exchange.LoanInterest {
+		return
+	}
+	amount := tx.Amount
+	if tx.Asset != r.quote {
+		amount = amount.Mul(r.spotPrice(tx.Asset + r.quote))
+	}
+	r.interest, r.changed = r.interest.Add(amount), true
+}
+
 func (r *recorder) OnDecision(d policy.Decision) {
 	if d.Rotation {
 		r.mark(report.Marker{Time: r.now(), Kind: report.MarkRotate, Symbol: d.Symbol, PairID: d.PairID, Direction: d.Direction, Reason: d.Reason})

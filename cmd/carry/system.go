@@ -156,6 +156,12 @@ func (s *system) build(ctx context.Context) error {
 	}
 	s.guard, err = guard.New(guard.Config{Rules: rules, Venue: s.venue, Events: s.db.Store, Clock: s.clock, Log: s.log, Account: s.acct.ID,
 		Quote: cfg.Universe.QuoteAsset, Leverage: cfg.Capital.Leverage, Markets: rmarkets, Alert: s.alert, OnReport: s.onRiskReport,
+		Price: func(symbol string) decimal.Decimal {
+			if sg := s.book.Get(symbol); sg != nil && sg.Spot.Valid() {
+				return sg.Spot.Mid()
+			}
+			return decimal.Zero
+		},
 		Status: risk.Status{State: risk.State(st.State), By: risk.Actor(st.By), Reason: st.Reason, Since: st.At}})
 	if err != nil {
 		return err
@@ -202,13 +208,21 @@ func (s *system) build(ctx context.Context) error {
 	}
 	s.engine = strategy.New(strategy.Config{EvalInterval: cfg.Strategy.EvalInterval, QuoteAsset: cfg.Universe.QuoteAsset,
 		Leverage: cfg.Capital.Leverage, FundingSyncEvery: syncEvery}, strategy.Deps{
-		Exec: s.exec, Book: s.book, Policy: s.policy, Store: s.engineStore(), Funding: s.venue, Sink: s.sink, Guard: s.guard,
+		Exec: s.exec, Book: s.book, Policy: s.policy, Store: s.engineStore(), Funding: s.venue, Loans: s.loanSource(), Sink: s.sink, Guard: s.guard,
 		Observer: obs, Clock: s.clock, Sim: s.sim, Log: s.log, State: s.guard,
 	})
 	if cfg.Mode != config.ModeBacktest {
 		s.engine.Commands = strategy.StoreCommands{Queue: s.db.Store}
 	}
 	s.guard.SetPairs(s.engine.Pairs)
+	return nil
+}
+
+// loanSource is the venue's loan history when it lends (paper and Binance do).
+func (s *system) loanSource() strategy.LoanSource {
+	if b, ok := s.venue.(exchange.Borrowing); ok {
+		return b
+	}
 	return nil
 }
 
@@ -290,6 +304,11 @@ func (m multiObserver) OnPair(p pair.Pair) {
 func (m multiObserver) OnFunding(p exchange.FundingPayment, id int64) {
 	for _, o := range m {
 		o.OnFunding(p, id)
+	}
+}
+func (m multiObserver) OnLoan(tx exchange.LoanTx, id int64) {
+	for _, o := range m {
+		o.OnLoan(tx, id)
 	}
 }
 func (m multiObserver) OnDecision(d policy.Decision) {

@@ -5,8 +5,9 @@
 //	holdings  = what the legs still hold, valued at the given prices (zero for a closed pair but dust)
 //	funding   = Σ funding payments (positive received)
 //	fees      = fees in the quote asset + fees charged in base valued at their fill price
-//	net PnL   = cash + holdings + funding
-//	basis PnL = net PnL − funding + fees   (the price PnL of the two legs together)
+//	interest  = borrow interest (reverse carry), in base, valued at the spot price
+//	net PnL   = cash + holdings + funding           (holdings net of the interest owed or repaid)
+//	basis PnL = net PnL − funding + fees + interest (the price PnL of the two legs together)
 package accounting
 
 import (
@@ -32,6 +33,7 @@ type PairPnL struct {
 	PerpQty   decimal.Decimal
 	Funding   decimal.Decimal
 	Fees      decimal.Decimal
+	Interest  decimal.Decimal // borrow interest of a reverse pair, in the quote asset
 	BasisPnL  decimal.Decimal
 	NetPnL    decimal.Decimal
 	Notional  decimal.Decimal // spot quantity at the spot price
@@ -41,8 +43,10 @@ type PairPnL struct {
 	UnpricedFees int
 }
 
-// Compute accounts one pair. base and quote are the symbol's assets.
-func Compute(p pair.Pair, fills []exchange.Fill, funding []exchange.FundingPayment, px Prices, base, quote string) PairPnL {
+// Compute accounts one pair. base and quote are the symbol's assets. loans are the pair's loan transactions
+// (reverse carry; nil otherwise): the interest charged is owed in base, so what was bought back to repay it
+// is not a holding.
+func Compute(p pair.Pair, fills []exchange.Fill, funding []exchange.FundingPayment, loans []exchange.LoanTx, px Prices, base, quote string) PairPnL {
 	out := PairPnL{PairID: p.ID, Symbol: p.Symbol, Direction: p.Direction, State: p.State}
 	cash := decimal.Zero
 	var spotHeld, perpPos decimal.Decimal // spotHeld: base in (positive) or owed (negative); perpPos signed
@@ -79,6 +83,14 @@ func Compute(p pair.Pair, fills []exchange.Fill, funding []exchange.FundingPayme
 	for _, fp := range funding {
 		out.Funding = out.Funding.Add(fp.Amount)
 	}
+	interestBase := decimal.Zero
+	for _, l := range loans {
+		if l.Kind == exchange.LoanInterest && l.Asset == base {
+			interestBase = interestBase.Add(l.Amount)
+		}
+	}
+	spotHeld = spotHeld.Sub(interestBase)
+	out.Interest = interestBase.Mul(px.Spot)
 	out.SpotQty, out.PerpQty = spotHeld.Abs(), perpPos.Abs()
 	holdings := decimal.Zero
 	out.Valued = true
@@ -91,7 +103,7 @@ func Compute(p pair.Pair, fills []exchange.Fill, funding []exchange.FundingPayme
 	}
 	out.Notional = out.SpotQty.Mul(px.Spot)
 	out.NetPnL = cash.Add(holdings).Add(out.Funding)
-	out.BasisPnL = out.NetPnL.Sub(out.Funding).Add(out.Fees)
+	out.BasisPnL = out.NetPnL.Sub(out.Funding).Add(out.Fees).Add(out.Interest)
 	return out
 }
 
@@ -102,6 +114,7 @@ func Total(pnls []PairPnL) PairPnL {
 	for _, p := range pnls {
 		t.Funding = t.Funding.Add(p.Funding)
 		t.Fees = t.Fees.Add(p.Fees)
+		t.Interest = t.Interest.Add(p.Interest)
 		t.BasisPnL = t.BasisPnL.Add(p.BasisPnL)
 		t.NetPnL = t.NetPnL.Add(p.NetPnL)
 		t.Notional = t.Notional.Add(p.Notional)

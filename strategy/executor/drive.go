@@ -139,11 +139,17 @@ func (e *Executor) finish(ctx context.Context, p *pair.Pair, m Market, g goal) e
 	next := *p
 	if isFlat(p, m, e.refPrice(ctx, p, m)) {
 		next.State, next.Intent, next.TargetQty = pair.Closed, pair.IntentClose, decimal.Zero
-		return e.commit(ctx, p, next, nil, g.reason+"; flat")
+		if err := e.commit(ctx, p, next, nil, g.reason+"; flat"); err != nil {
+			return err
+		}
+		if p.Direction == pair.Reverse {
+			e.releaseCollateral(ctx, p.ID)
+		}
+		return nil
 	}
 	if g.intent == pair.IntentClose {
 		// A close that cannot complete must not be left looking open.
-		return e.halt(ctx, p, fmt.Sprintf("close did not complete: spot %s, perp %s remain", p.SpotQty, p.PerpQty))
+		return e.halt(ctx, p, fmt.Sprintf("close did not complete: spot %s, perp %s remain (%s)", p.SpotQty, p.PerpQty, g.reason))
 	}
 	next.State, next.Intent, next.TargetQty = pair.Open, pair.IntentOpen, p.PerpQty
 	if p.State == pair.Open && next.TargetQty.Equal(p.TargetQty) {

@@ -116,8 +116,9 @@ type Executor struct {
 	quotes   func(venue exchange.Venue, symbol string) (exchange.Quote, bool)
 	changed  func()
 
-	mu       sync.Mutex
-	lastSkew time.Duration
+	mu          sync.Mutex
+	lastSkew    time.Duration
+	transferSeq int64
 }
 
 // Options are the executor's optional collaborators.

@@ -24,6 +24,9 @@ func (e *Executor) ensureMargin(ctx context.Context, p *pair.Pair, m Market, qty
 	if err != nil {
 		return err
 	}
+	if p.Direction == pair.Reverse {
+		return e.ensureReverseFunds(ctx, p, m, qty, pq, sq)
+	}
 	l := decimal.NewFromInt(int64(max(e.cfg.Leverage, 1)))
 	notional := qty.Mul(pq.Ask)
 	need := notional.DivRound(l, 8).Add(notional.Mul(e.cfg.MarginBuffer))
@@ -79,7 +82,11 @@ func (e *Executor) freeQuote(ctx context.Context) (decimal.Decimal, error) {
 // recorded before it is requested, and an answer that was lost is resolved from the venue's history.
 func (e *Executor) Transfer(ctx context.Context, pairID int64, kind exchange.TransferKind, asset string, amount decimal.Decimal, reason string) error {
 	now := e.clock.Now()
-	rec := store.TransferRecord{ClientID: fmt.Sprintf("%s-t%d-%d", e.account.ClientPrefix, pairID, now.UnixNano()),
+	e.mu.Lock()
+	e.transferSeq++
+	seq := e.transferSeq
+	e.mu.Unlock()
+	rec := store.TransferRecord{ClientID: fmt.Sprintf("%s-t%d-%d-%d", e.account.ClientPrefix, pairID, now.UnixNano(), seq),
 		PairID: pairID, Kind: kind, Asset: asset, Amount: amount, Reason: reason, CreatedAt: now}
 	if err := e.j.CommitTransfer(ctx, e.account.ID, rec); err != nil {
 		return err
@@ -174,4 +181,114 @@ func (e *Executor) transferStatus(ctx context.Context, clientID string) (string,
 		}
 	}
 	return "", nil
+}
+
+// ensureReverseFunds prepares a reverse pair of qty: the long perp's initial margin in the futures wallet and
+// collateral in the cross-margin wallet (notional ÷ leverage, so the margin level starts at 1 + 1/L), both
+// moved from the spot wallet's quote asset, and checks the venue lets the base asset be borrowed.
+func (e *Executor) ensureReverseFunds(ctx context.Context, p *pair.Pair, m Market, qty decimal.Decimal, pq, sq exchange.Quote) error {
+	b, ok := e.venue.(exchange.Borrowing)
+	if !ok {
+		return fmt.Errorf("this venue cannot borrow: reverse carry is not possible")
+	}
+	l := decimal.NewFromInt(int64(max(e.cfg.Leverage, 1)))
+	cent := decimal.New(1, -2)
+	perpNeed := qty.Mul(pq.Ask).DivRound(l, 8).Add(qty.Mul(pq.Ask).Mul(e.cfg.MarginBuffer))
+	// 2% over notional ÷ L: the venue's borrow limit is computed on the same collateral, so exactly
+	// notional ÷ L sits at the limit and rounding can refuse the borrow.
+	collateral := qty.Mul(sq.Bid).DivRound(l, 8).Mul(decimal.RequireFromString("1.02"))
+	acct, err := e.venue.FuturesAccount(ctx)
+	if err != nil {
+		return fmt.Errorf("reading the futures account: %w", err)
+	}
+	marginFree, err := e.freeIn(ctx, exchange.Margin, e.cfg.QuoteAsset)
+	if err != nil {
+		return err
+	}
+	toFutures := exchange.CeilToStep(decimal.Max(perpNeed.Sub(acct.AvailableBalance), decimal.Zero), cent)
+	toMargin := exchange.CeilToStep(decimal.Max(collateral.Sub(marginFree), decimal.Zero), cent)
+	free, err := e.freeQuote(ctx)
+	if err != nil {
+		return err
+	}
+	if free.LessThan(toFutures.Add(toMargin)) {
+		return fmt.Errorf("spot wallet has %s %s free; the reverse pair needs %s of futures margin and %s of margin collateral",
+			free.StringFixed(2), e.cfg.QuoteAsset, toFutures.StringFixed(2), toMargin.StringFixed(2))
+	}
+	if toFutures.IsPositive() {
+		if err := e.Transfer(ctx, p.ID, exchange.SpotToFutures, e.cfg.QuoteAsset, toFutures, fmt.Sprintf("margin for pair %d", p.ID)); err != nil {
+			return err
+		}
+	}
+	if toMargin.IsPositive() {
+		if err := e.Transfer(ctx, p.ID, exchange.SpotToMargin, e.cfg.QuoteAsset, toMargin, fmt.Sprintf("collateral for pair %d", p.ID)); err != nil {
+			return err
+		}
+	}
+	maxB, err := b.MaxBorrowable(ctx, m.Spot.Base)
+	if err != nil {
+		return fmt.Errorf("reading the borrowable %s: %w", m.Spot.Base, err)
+	}
+	if maxB.LessThan(qty) {
+		return fmt.Errorf("only %s %s can be borrowed; the pair needs %s", maxB, m.Spot.Base, qty)
+	}
+	return nil
+}
+
+// freeIn is the free balance of asset in a wallet.
+func (e *Executor) freeIn(ctx context.Context, venue exchange.Venue, asset string) (decimal.Decimal, error) {
+	bals, err := e.venue.Balances(ctx, venue)
+	if err != nil {
+		return decimal.Zero, fmt.Errorf("reading %s balances: %w", venue, err)
+	}
+	for _, b := range bals {
+		if b.Asset == asset {
+			return b.Free, nil
+		}
+	}
+	return decimal.Zero, nil
+}
+
+// loanOf is what is owed of asset (principal and interest); zero when the venue does not lend.
+func (e *Executor) loanOf(ctx context.Context, asset string) decimal.Decimal {
+	b, ok := e.venue.(exchange.Borrowing)
+	if !ok {
+		return decimal.Zero
+	}
+	loans, err := b.Loans(ctx)
+	if err != nil {
+		e.log.Warn().Err(err).Msg("reading loans failed")
+		return decimal.Zero
+	}
+	for _, l := range loans {
+		if l.Asset == asset {
+			return l.Principal.Add(l.Interest)
+		}
+	}
+	return decimal.Zero
+}
+
+// releaseCollateral moves the cross-margin wallet's free quote asset back to spot once no reverse pair
+// needs it (nothing is owed).
+func (e *Executor) releaseCollateral(ctx context.Context, pairID int64) {
+	b, ok := e.venue.(exchange.Borrowing)
+	if !ok {
+		return
+	}
+	loans, err := b.Loans(ctx)
+	if err != nil {
+		return
+	}
+	for _, l := range loans {
+		if l.Principal.IsPositive() || l.Interest.IsPositive() {
+			return
+		}
+	}
+	free, err := e.freeIn(ctx, exchange.Margin, e.cfg.QuoteAsset)
+	if err != nil || !free.IsPositive() {
+		return
+	}
+	if err := e.Transfer(ctx, pairID, exchange.MarginToSpot, e.cfg.QuoteAsset, exchange.FloorToStep(free, decimal.New(1, -2)), "collateral back to spot"); err != nil {
+		e.log.Warn().Err(err).Msg("moving margin collateral back to spot failed")
+	}
 }

@@ -3,6 +3,7 @@ package executor
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/shopspring/decimal"
 
@@ -204,11 +205,30 @@ func (e *Executor) Reconcile(ctx context.Context, pairID int64, why string) (pai
 	if err != nil {
 		return p, fmt.Errorf("pair %d: reading the venue's %s trades: %w", p.ID, p.Symbol, err)
 	}
+	if p.Direction == pair.Reverse {
+		// The cross-margin wallet is carry's too: a margin liquidation buys the borrowed asset back there.
+		for _, f := range recorded {
+			if f.Venue == exchange.Margin && f.Symbol == p.Symbol {
+				known["margin/"+f.TradeID] = true
+			}
+		}
+		mt, err := e.venue.Trades(ctx, exchange.Margin, p.Symbol, p.CreatedAt)
+		if err != nil {
+			return p, fmt.Errorf("pair %d: reading the venue's %s margin trades: %w", p.ID, p.Symbol, err)
+		}
+		for _, t := range mt {
+			if !known["margin/"+t.TradeID] {
+				t.TradeID = "margin/" + t.TradeID
+				trades = append(trades, t)
+			}
+		}
+	}
 	adopted := decimal.Zero
 	for _, t := range trades {
 		if known[t.TradeID] {
 			continue
 		}
+		t.TradeID = strings.TrimPrefix(t.TradeID, "margin/")
 		if _, err := e.j.InsertFill(ctx, e.account.ID, p.ID, t); err != nil {
 			return p, err
 		}

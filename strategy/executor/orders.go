@@ -54,6 +54,12 @@ func (e *Executor) legOrder(ctx context.Context, p *pair.Pair, m Market, leg pai
 			req.Side = req.Side.Opposite()
 		}
 		step := in.OrderStep(req.Type)
+		if p.Direction == pair.Reverse && !grow && purpose == pair.IntentClose {
+			// Closing a reverse pair buys back what is owed: the principal and the interest charged on it.
+			if owed := e.loanOf(ctx, in.Base); owed.GreaterThan(qty) {
+				qty = owed
+			}
+		}
 		if req.Side == exchange.Buy {
 			req.Qty = exchange.SpotBuyGrossUp(qty, m.SpotFee.Taker, step)
 		} else {

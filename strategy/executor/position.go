@@ -67,7 +67,8 @@ func (e *Executor) refresh(ctx context.Context, p *pair.Pair, m Market) error {
 		return fmt.Errorf("pair %d: reading fills: %w", p.ID, err)
 	}
 	l := holdings(fills, p.Direction, m.Spot.Base)
-	if l.spot.IsNegative() || l.perp.IsNegative() {
+	// A reverse pair's close buys back the interest too: its spot leg ends slightly below zero by design.
+	if (l.spot.IsNegative() && p.Direction != pair.Reverse) || l.perp.IsNegative() {
 		e.log.Error().Int64("pair", p.ID).Str("spot", l.spot.String()).Str("perp", l.perp.String()).
 			Msg("a leg went past zero; treating it as zero and repairing")
 	}

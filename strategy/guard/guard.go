@@ -55,6 +55,7 @@ type Guard struct {
 	sw       *risk.Switch
 	alert    func(executor.Alert)
 	onReport func(risk.Report)
+	price    func(symbol string) decimal.Decimal
 
 	mu    sync.Mutex // the executor's legs call PreTrade concurrently
 	dirty bool
@@ -66,6 +67,7 @@ type snapshot struct {
 	positions []exchange.Position
 	futures   exchange.FuturesAccount
 	spot      map[string]decimal.Decimal
+	margin    []exchange.Balance // the cross-margin wallet (reverse carry); empty when unused
 }
 
 // Config builds a Guard.
@@ -84,6 +86,8 @@ type Config struct {
 	Alert    func(executor.Alert)
 	// OnReport sees every evaluation (metrics, risk snapshots); optional.
 	OnReport func(risk.Report)
+	// Price is the spot mid of a symbol (values cross-margin assets); zero when unknown.
+	Price func(symbol string) decimal.Decimal
 }
 
 // New creates a guard.
@@ -97,7 +101,7 @@ func New(c Config) (*Guard, error) {
 	}
 	return &Guard{rules: c.Rules, mon: risk.NewMonitor(c.Rules, risk.MonitorOptions{}), venue: c.Venue, events: c.Events,
 		clock: c.Clock, log: c.Log, account: c.Account, quote: c.Quote, leverage: c.Leverage, markets: c.Markets,
-		pairs: c.Pairs, sw: sw, alert: c.Alert, onReport: c.OnReport, dirty: true}, nil
+		pairs: c.Pairs, sw: sw, alert: c.Alert, onReport: c.OnReport, price: c.Price, dirty: true}, nil
 }
 
 // SetPairs names the function listing live pairs (the engine, once it exists).
@@ -164,7 +168,13 @@ func (g *Guard) refresh(ctx context.Context) (bool, error) {
 	for _, b := range bals {
 		spot[b.Asset] = b.Free
 	}
-	g.snap = snapshot{positions: pos, futures: fut, spot: spot}
+	var margin []exchange.Balance
+	if _, lends := g.venue.(exchange.Borrowing); lends {
+		if margin, err = g.venue.Balances(ctx, exchange.Margin); err != nil {
+			return false, fmt.Errorf("risk: reading cross-margin balances: %w", err)
+		}
+	}
+	g.snap = snapshot{positions: pos, futures: fut, spot: spot, margin: margin}
 	g.dirty = false
 	return true, nil
 }
@@ -178,7 +188,7 @@ func (g *Guard) Evaluate(ctx context.Context, pairs []pair.Pair) ([]strategy.Ris
 	var rep risk.Report
 	if changed || g.mon.Dirty() {
 		rep, err = g.mon.Reset(risk.Input{Time: g.clock.Now(), State: g.sw.State(), Wallet: g.snap.futures.WalletBalance,
-			SpotQuoteFree: g.snap.spot[g.quote], Positions: g.snap.positions, Pairs: pairs, Markets: g.markets})
+			SpotQuoteFree: g.snap.spot[g.quote], Positions: g.snap.positions, Pairs: pairs, Markets: g.markets, CrossMargin: g.crossMargin()})
 	} else {
 		rep, err = g.mon.Evaluate(g.clock.Now())
 	}
@@ -220,13 +230,38 @@ func (g *Guard) Evaluate(ctx context.Context, pairs []pair.Pair) ([]strategy.Ris
 	return out, nil
 }
 
-// mismatches finds open pairs whose perp leg the venue's position does not match.
+// crossMargin is the cross-margin wallet with prices, for the margin-level rungs; nil when it is unused.
+func (g *Guard) crossMargin() *risk.CrossMargin {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	used := false
+	for _, b := range g.snap.margin {
+		used = used || b.Borrowed.IsPositive() || b.Interest.IsPositive()
+	}
+	if !used {
+		return nil
+	}
+	prices := map[string]decimal.Decimal{}
+	for _, b := range g.snap.margin {
+		if b.Asset != g.quote && g.price != nil {
+			prices[b.Asset] = g.price(b.Asset + g.quote)
+		}
+	}
+	return &risk.CrossMargin{Balances: g.snap.margin, Prices: prices}
+}
+
+// mismatches finds open pairs the venue contradicts: a perp leg its position does not match, or a
+// reverse pair whose loan it no longer shows (a margin liquidation repays it on its own).
 func (g *Guard) mismatches(pairs []pair.Pair) map[int64]string {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	held := map[string]decimal.Decimal{}
 	for _, pos := range g.snap.positions {
 		held[pos.Symbol] = pos.Qty
+	}
+	borrowed := map[string]decimal.Decimal{}
+	for _, b := range g.snap.margin {
+		borrowed[b.Asset] = b.Borrowed
 	}
 	out := map[int64]string{}
 	for _, p := range pairs {
@@ -243,6 +278,12 @@ func (g *Guard) mismatches(pairs []pair.Pair) map[int64]string {
 		}
 		if have := held[p.Symbol]; have.Sub(want).Abs().GreaterThanOrEqual(m.Perp.StepSize) {
 			out[p.ID] = fmt.Sprintf("the venue holds a %s perp position of %s, pair %d holds %s", p.Symbol, have, p.ID, want)
+			continue
+		}
+		if p.Direction == pair.Reverse && g.snap.margin != nil {
+			if owed := borrowed[m.Spot.Base]; owed.Add(m.Spot.StepSize).LessThan(p.SpotQty) {
+				out[p.ID] = fmt.Sprintf("the venue shows %s %s borrowed, pair %d sold %s", owed, m.Spot.Base, p.ID, p.SpotQty)
+			}
 		}
 	}
 	return out
@@ -253,11 +294,11 @@ func (g *Guard) translate(a risk.Action, pairs []pair.Pair) (strategy.RiskAction
 	ra := strategy.RiskAction{PairID: a.PairID, Symbol: a.Symbol, Reason: a.Reason}
 	switch a.Kind {
 	case risk.ActionTopup:
-		if a.Transfer != exchange.SpotToFutures || a.Isolated {
+		if (a.Transfer != exchange.SpotToFutures && a.Transfer != exchange.SpotToMargin) || a.Isolated {
 			g.log.Error().Str("transfer", string(a.Transfer)).Bool("isolated", a.Isolated).Msg("risk asked for a top-up carry cannot do yet; skipped")
 			return ra, false
 		}
-		ra.Kind, ra.Amount = strategy.RiskTopup, a.Amount
+		ra.Kind, ra.Amount, ra.Transfer = strategy.RiskTopup, a.Amount, a.Transfer
 	case risk.ActionDeleverage:
 		ra.Kind, ra.Target = strategy.RiskDeleverage, a.NewTarget
 	case risk.ActionFlatten:
@@ -318,7 +359,11 @@ func (g *Guard) PreTrade(ctx context.Context, req exchange.OrderRequest, ref dec
 func (g *Guard) book() *risk.Book {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	b := &risk.Book{State: g.sw.State(), SpotFree: g.snap.spot, FuturesAvailable: g.snap.futures.AvailableBalance,
+	marginFree := make(map[string]decimal.Decimal, len(g.snap.margin))
+	for _, b := range g.snap.margin {
+		marginFree[b.Asset] = b.Free
+	}
+	b := &risk.Book{State: g.sw.State(), SpotFree: g.snap.spot, MarginFree: marginFree, FuturesAvailable: g.snap.futures.AvailableBalance,
 		FuturesMarginBalance: g.snap.futures.MarginBalance, Symbols: map[string]risk.Exposure{}}
 	for sym := range g.markets { // every tradable symbol is set up at the configured leverage
 		b.Symbols[sym] = risk.Exposure{Leverage: g.leverage}
