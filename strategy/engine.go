@@ -224,6 +224,14 @@ func (e *Engine) Start(ctx context.Context) error {
 	for _, s := range e.Book.All() {
 		e.fundingAt[s.Name] = last
 	}
+	// Recovery may have finished operations the records do not show yet (a repayment, a settlement paid
+	// while the bot was down): bring funding and loans up to date before anything new.
+	if err := e.syncFunding(ctx, ""); err != nil {
+		return err
+	}
+	if err := e.syncLoans(ctx); err != nil {
+		return err
+	}
 	e.Log.Info().Int("live_pairs", len(e.pairs)).Int("resumed", len(rec.Resumed)).Int("halted", len(rec.Halted)).
 		Int("blocked_symbols", len(rec.Blocked)).Msg("recovery done")
 	if e.Guard != nil {
@@ -325,6 +333,9 @@ func (e *Engine) Flush(ctx context.Context) error {
 		e.lastSync = now
 		if err := e.syncFunding(ctx, ""); err != nil {
 			e.Log.Warn().Err(err).Msg("funding sync failed; will retry")
+		}
+		if err := e.syncLoans(ctx); err != nil {
+			e.Log.Warn().Err(err).Msg("loan sync failed; will retry")
 		}
 	}
 	if e.riskDue {
