@@ -242,8 +242,8 @@ type Quote struct {
 	Time   time.Time
 }
 
-// Mid is (Bid + Ask) / 2.
-func (q Quote) Mid() decimal.Decimal { return q.Bid.Add(q.Ask).Div(two) }
+// Mid is (Bid + Ask) / 2 (multiplied by one half: exact, and much cheaper than a decimal division).
+func (q Quote) Mid() decimal.Decimal { return q.Bid.Add(q.Ask).Mul(half) }
 
 // Valid reports a usable two-sided quote.
 func (q Quote) Valid() bool { return q.Bid.IsPositive() && q.Ask.GreaterThanOrEqual(q.Bid) }
@@ -380,4 +380,7 @@ const (
 	LoanInterest LoanKind = "interest"
 )
 
-var two = decimal.NewFromInt(2)
+var (
+	two  = decimal.NewFromInt(2)
+	half = decimal.New(5, -1)
+)

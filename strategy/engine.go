@@ -295,9 +295,6 @@ func (e *Engine) Step(ctx context.Context, ev *exchange.Event) error {
 			return err
 		}
 		e.Policy.OnSettlement(e.Book, ev.Symbol, e.held())
-		if e.Guard != nil {
-			e.Guard.Changed()
-		}
 	case exchange.EventQuote, exchange.EventMark:
 		if e.Guard != nil && len(e.pairs) > 0 && e.Guard.OnPrice(ev) {
 			e.riskDue = true
@@ -543,6 +540,12 @@ func (e *Engine) syncFunding(ctx context.Context, symbol string) error {
 		isNew, err := e.Store.InsertFunding(ctx, acct, pairID, p)
 		if err != nil {
 			return err
+		}
+		// Funding paid out of margin moves the liquidation price closer: risk must re-read the account. A
+		// payment received only moves it away, which leaves the trigger prices on the safe side until the
+		// next re-read.
+		if isNew && p.Amount.IsNegative() && e.Guard != nil {
+			e.Guard.Changed()
 		}
 		if !p.Time.Before(e.fundingAt[p.Symbol]) {
 			e.fundingAt[p.Symbol], e.lastTranID[p.Symbol] = p.Time, p.TranID

@@ -106,7 +106,8 @@ type backtestResult struct {
 	Summary report.Summary
 	Account store.Account
 	Events  int64
-	Elapsed time.Duration
+	Elapsed time.Duration // the whole command
+	Replay  time.Duration // the engine's run over the data
 	Dir     string
 }
 
@@ -160,6 +161,7 @@ func (a *app) runBacktest(ctx context.Context, o backtestOpts, progress io.Write
 	if err != nil {
 		return nil, err
 	}
+	rec.reserve(from, to)
 	var bar *progressBar
 	if !o.quiet {
 		bar = newProgressBar(progress, from, to)
@@ -190,9 +192,11 @@ func (a *app) runBacktest(ctx context.Context, o backtestOpts, progress io.Write
 	if bar != nil {
 		feedSrc = bar.wrap(src)
 	}
+	replayStart := time.Now()
 	if err := s.engine.Run(ctx, feedSrc); err != nil {
 		return nil, fmt.Errorf("backtest: %w", err)
 	}
+	replayTime := time.Since(replayStart)
 	if bar != nil {
 		bar.done()
 	}
@@ -232,7 +236,7 @@ func (a *app) runBacktest(ctx context.Context, o backtestOpts, progress io.Write
 		Summary: raw, OutputDir: dir}); err != nil {
 		return nil, err
 	}
-	return &backtestResult{Run: run, Summary: sum, Account: s.acct, Events: s.engine.Events(), Elapsed: time.Since(started), Dir: dir}, nil
+	return &backtestResult{Run: run, Summary: sum, Account: s.acct, Events: s.engine.Events(), Elapsed: time.Since(started), Replay: replayTime, Dir: dir}, nil
 }
 
 // runBaseline replays the first symbol through the static hedge.

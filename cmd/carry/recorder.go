@@ -33,16 +33,28 @@ type recorder struct {
 	held                    map[int64]pair.Pair
 	liquidations            int
 
-	// While flat and unchanged, equity is the quote balance plus held base assets (dust) at their prices:
-	// the venue need not be asked every hour.
-	changed   bool
-	flatQuote decimal.Decimal
-	flatBase  map[string]decimal.Decimal // asset → quantity
+	// Between changes (a fill, funding, a transfer, a risk action, a loan charge) only prices move: the
+	// wallets' cash, the base assets held and the perp positions are read from the venue after a change and
+	// valued at each sample's prices.
+	changed bool
+	// The cumulative totals rounded to 8 places for the samples, redone only when they change.
+	totalsDirty                bool
+	funding8, fees8, interest8 decimal.Decimal
+	cash                       decimal.Decimal            // quote asset in every wallet (futures: the wallet, not its unrealised PnL)
+	base                       map[string]decimal.Decimal // asset → quantity held net of loans
+	perps                      []exchange.Position        // quantity and entry of each perp position
 }
 
 func newRecorder(name string, capital decimal.Decimal, venue *paper.Venue, book *signals.Book, quote string) *recorder {
 	return &recorder{book: &report.Book{Name: name, Capital: capital}, venue: venue, signals: book, quote: quote, every: time.Hour,
-		opened: map[int64]bool{}, held: map[int64]pair.Pair{}, changed: true}
+		opened: map[int64]bool{}, held: map[int64]pair.Pair{}, changed: true, totalsDirty: true}
+}
+
+// reserve sizes the sample series for a span (one sample an hour).
+func (r *recorder) reserve(from, to time.Time) {
+	if n := int(to.Sub(from)/r.every) + 2; n > 0 && n < 1<<22 {
+		r.book.Samples = make([]report.Sample, 0, n)
+	}
 }
 
 // OnEvent samples the book at every hour boundary of simulated time.
@@ -76,7 +88,7 @@ func (r *recorder) OnPair(p pair.Pair) {
 }
 
 func (r *recorder) OnFunding(p exchange.FundingPayment, _ int64) {
-	r.funding, r.changed = r.funding.Add(p.Amount), true
+	r.funding, r.changed, r.totalsDirty = r.funding.Add(p.Amount), true, true
 }
 
 // OnLoan counts interest charges, valued in the quote asset at the spot price.
@@ -88,7 +100,7 @@ func (r *recorder) OnLoan(tx exchange.LoanTx, _ int64) {
 	if tx.Asset != r.quote {
 		amount = amount.Mul(r.spotPrice(tx.Asset + r.quote))
 	}
-	r.interest, r.changed = r.interest.Add(amount), true
+	r.interest, r.changed, r.totalsDirty = r.interest.Add(amount), true, true
 }
 
 func (r *recorder) OnDecision(d policy.Decision) {
@@ -111,7 +123,7 @@ func (r *recorder) OnRisk(a strategy.RiskAction, err error) {
 
 // onFill counts a fill's fee in the quote asset (a fee in base valued at the fill price).
 func (r *recorder) onFill(f exchange.Fill) {
-	r.changed = true
+	r.changed, r.totalsDirty = true, true
 	switch {
 	case f.FeeAsset == r.quote:
 		r.fees = r.fees.Add(f.Fee)
@@ -151,14 +163,17 @@ func (r *recorder) now() time.Time {
 
 // sample values every wallet at the current prices.
 func (r *recorder) sample(at time.Time) {
-	var equity decimal.Decimal
-	if len(r.held) == 0 && !r.changed {
-		equity = r.flatQuote
-		for asset, qty := range r.flatBase {
-			equity = equity.Add(qty.Mul(r.spotPrice(asset + r.quote)))
+	if r.changed {
+		r.readWallets()
+	}
+	equity := r.cash
+	for asset, qty := range r.base {
+		equity = equity.Add(qty.Mul(r.spotPrice(asset + r.quote)))
+	}
+	for _, p := range r.perps {
+		if m, err := r.venue.Mark(context.Background(), p.Symbol); err == nil {
+			equity = equity.Add(exchange.UnrealizedPnL(p.Qty, p.EntryPrice, m.Mark))
 		}
-	} else {
-		equity = r.valueWallets(len(r.held) == 0)
 	}
 	notional := decimal.Zero
 	sym, biggest := "", decimal.Zero
@@ -174,7 +189,10 @@ func (r *recorder) sample(at time.Time) {
 	}
 	// Samples are valuations for the report: 8 decimal places (1e-8 of the quote asset) keep them exact
 	// enough and cheap to plot.
-	s := report.Sample{Time: at, Equity: equity.Round(8), Funding: r.funding.Round(8), Fees: r.fees.Round(8), Interest: r.interest.Round(8),
+	if r.totalsDirty {
+		r.funding8, r.fees8, r.interest8, r.totalsDirty = r.funding.Round(8), r.fees.Round(8), r.interest.Round(8), false
+	}
+	s := report.Sample{Time: at, Equity: equity.Round(8), Funding: r.funding8, Fees: r.fees8, Interest: r.interest8,
 		Notional: notional.Round(8), Symbol: sym, Basis: report.NaN, FundingRate: report.NaN}
 	s.BasisPnL = s.Equity.Sub(r.book.Capital).Sub(s.Funding).Add(s.Fees).Add(s.Interest)
 	if sg := r.signals.Get(sym); sg != nil {
@@ -194,11 +212,10 @@ func (r *recorder) sample(at time.Time) {
 	}
 }
 
-// valueWallets asks the venue for every wallet and values it; when flat it also remembers the quote balance
-// and the base assets held, for the hours nothing changes.
-func (r *recorder) valueWallets(flat bool) decimal.Decimal {
+// readWallets reads the wallets and positions from the venue (after a change).
+func (r *recorder) readWallets() {
 	ctx := context.Background()
-	quote, base := decimal.Zero, map[string]decimal.Decimal{}
+	cash, base := decimal.Zero, map[string]decimal.Decimal{}
 	for _, v := range []exchange.Venue{exchange.Spot, exchange.Margin} {
 		bals, err := r.venue.Balances(ctx, v)
 		if err != nil {
@@ -206,30 +223,24 @@ func (r *recorder) valueWallets(flat bool) decimal.Decimal {
 		}
 		for _, b := range bals {
 			if b.Asset == r.quote {
-				quote = quote.Add(b.Net())
+				cash = cash.Add(b.Net())
 			} else {
 				base[b.Asset] = base[b.Asset].Add(b.Net())
 			}
 		}
 	}
 	if fa, err := r.venue.FuturesAccount(ctx); err == nil {
-		quote = quote.Add(fa.MarginBalance)
+		cash = cash.Add(fa.WalletBalance)
 	}
 	if bals, err := r.venue.Balances(ctx, exchange.Futures); err == nil {
 		for _, b := range bals {
 			if b.Asset == r.quote {
-				quote = quote.Add(b.Locked) // isolated wallets
+				cash = cash.Add(b.Locked) // isolated wallets
 			}
 		}
 	}
-	equity := quote
-	for asset, qty := range base {
-		equity = equity.Add(qty.Mul(r.spotPrice(asset + r.quote)))
-	}
-	if flat {
-		r.flatQuote, r.flatBase, r.changed = quote, base, false
-	}
-	return equity
+	perps, _ := r.venue.Positions(ctx)
+	r.cash, r.base, r.perps, r.changed = cash, base, perps, false
 }
 
 // spotPrice is the spot mid of a symbol from the signals (zero when unknown).

@@ -62,7 +62,7 @@ func btcPerp() exchange.Instrument {
 
 // rig is an executor on a paper venue over a real Postgres journal.
 type rig struct {
-	t      *testing.T
+	t      testing.TB
 	st     *store.Store
 	venue  *paper.Venue
 	clock  *clock.Sim
@@ -72,7 +72,7 @@ type rig struct {
 	mu     sync.Mutex
 }
 
-func newRig(t *testing.T, tweak func(*executor.Config)) *rig {
+func newRig(t testing.TB, tweak func(*executor.Config)) *rig {
 	t.Helper()
 	st, _ := pg.NewStore(t)
 	ctx := context.Background()

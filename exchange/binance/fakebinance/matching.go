@@ -3,6 +3,7 @@ package fakebinance
 import (
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/shopspring/decimal"
 
@@ -392,10 +393,15 @@ func (st *state) settle(symbol string, rate, markPx decimal.Decimal) (incomeRow,
 	if !markPx.IsPositive() {
 		markPx = m.mark
 	}
+	// Settlements are strictly ordered in time, even when a test settles twice within a millisecond:
+	// a client detects a settlement by nextFundingTime moving forward.
 	now := st.nowMS()
+	if rows := st.funding[symbol]; len(rows) > 0 && now <= rows[len(rows)-1].FundingTime {
+		now = rows[len(rows)-1].FundingTime + 1
+	}
 	st.funding[symbol] = append(st.funding[symbol], fundingRow{Symbol: symbol, FundingTime: now, FundingRate: rate.String(), MarkPrice: markPx.StringFixed(8)})
 	m.mark = markPx
-	m.next = st.now().Add(st.interval(symbol))
+	m.next = time.UnixMilli(now).Add(st.interval(symbol))
 	p := st.pos(symbol)
 	if p.qty.IsZero() {
 		return incomeRow{}, false, nil
