@@ -64,6 +64,7 @@ func newRootCmd() *cobra.Command {
 	root.AddCommand(
 		a.runCmd(),
 		a.backtestCmd(),
+		a.dataCmd(),
 		a.migrateCmd(),
 		a.configCmd(),
 		versionCmd(),
