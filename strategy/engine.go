@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -159,10 +160,14 @@ type Engine struct {
 	lastRefresh time.Time // last periodic risk refresh (ticks)        // the policy\'s view of e.pairs; nil when stale
 	events      int64
 	stopping    bool
-	instant     time.Time // the timestamp of the events being applied
-	riskDue     bool      // a risk trigger fired during the instant
-	evalDue     bool      // market data changed during the instant
-	started     time.Time // wall time Start ran
+	// stopRequested is set from another goroutine when Run's context ends (SIGTERM).
+	stopRequested atomic.Bool
+	instant       time.Time // the timestamp of the events being applied
+	riskDue       bool      // a risk trigger fired during the instant
+	evalDue       bool      // market data changed during the instant
+	started       time.Time // wall time Start ran
+
+	blockedScratch map[string]bool // evaluate's set of symbols not to open, reused between calls
 }
 
 // New creates the loop.
@@ -245,10 +250,22 @@ func (e *Engine) Start(ctx context.Context) error {
 func (e *Engine) Run(ctx context.Context, src Source) error {
 	// Operations outlive a cancelled ctx: a repair must finish before the process stops.
 	opCtx := context.WithoutCancel(ctx)
+	// A stop request is seen at once, even in the middle of a step: no open starts after it.
+	stopWatch := context.AfterFunc(ctx, func() { e.stopRequested.Store(true) })
+	defer stopWatch()
+	// One event value for the whole run: Step and its callees take a pointer and keep none, and a value
+	// declared per iteration would be a heap allocation per event.
+	var ev exchange.Event
+	var err error
 	for {
-		ev, err := src.Next(ctx)
+		ev, err = src.Next(ctx)
 		if err != nil {
-			if errors.Is(err, io.EOF) || ctx.Err() != nil {
+			if ctx.Err() != nil {
+				// Stopping (SIGTERM): the last instant's risk actions still run, but nothing new opens.
+				e.stopping = true
+				return e.Flush(opCtx)
+			}
+			if errors.Is(err, io.EOF) {
 				return e.Flush(opCtx)
 			}
 			return fmt.Errorf("reading market events: %w", err)
@@ -363,10 +380,14 @@ func (e *Engine) anyTradable() bool {
 // evaluate asks the policy and carries its decisions out.
 func (e *Engine) evaluate(ctx context.Context, now time.Time) error {
 	st := e.State.Current()
-	if st == StateHalted || e.stopping {
+	if st == StateHalted || e.stopping || e.stopRequested.Load() {
 		return nil
 	}
-	blocked := make(map[string]bool, len(e.blocked)+len(e.cooldown))
+	if e.blockedScratch == nil {
+		e.blockedScratch = map[string]bool{}
+	}
+	blocked := e.blockedScratch
+	clear(blocked)
 	for s := range e.blocked {
 		blocked[s] = true
 	}
@@ -397,7 +418,7 @@ func (e *Engine) evaluate(ctx context.Context, now time.Time) error {
 			}
 
 		case policy.Open:
-			if st != StateActive {
+			if st != StateActive || e.stopRequested.Load() {
 				continue
 			}
 			qty, err := e.Exec.SizeFor(ctx, d.Symbol, d.Direction, d.Capital)

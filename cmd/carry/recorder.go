@@ -37,17 +37,25 @@ type recorder struct {
 	// wallets' cash, the base assets held and the perp positions are read from the venue after a change and
 	// valued at each sample's prices.
 	changed bool
-	// The cumulative totals rounded to 8 places for the samples, redone only when they change.
-	totalsDirty                bool
-	funding8, fees8, interest8 decimal.Decimal
-	cash                       decimal.Decimal            // quote asset in every wallet (futures: the wallet, not its unrealised PnL)
-	base                       map[string]decimal.Decimal // asset → quantity held net of loans
-	perps                      []exchange.Position        // quantity and entry of each perp position
+	// The cumulative totals rounded to 8 places for the samples, redone only when they change, and what
+	// the basis PnL is measured from: capital + funding − fees − interest.
+	totalsDirty                        bool
+	funding8, fees8, interest8, basis0 decimal.Decimal
+	cash                               decimal.Decimal     // quote asset in every wallet (futures: the wallet, not its unrealised PnL)
+	base                               []holding           // assets held net of loans (non-zero)
+	perps                              []exchange.Position // quantity and entry of each perp position
+	mids                               map[string]midPrice // the last spot mid per symbol
 }
 
 func newRecorder(name string, capital decimal.Decimal, venue *paper.Venue, book *signals.Book, quote string) *recorder {
 	return &recorder{book: &report.Book{Name: name, Capital: capital}, venue: venue, signals: book, quote: quote, every: time.Hour,
-		opened: map[int64]bool{}, held: map[int64]pair.Pair{}, changed: true, totalsDirty: true}
+		opened: map[int64]bool{}, held: map[int64]pair.Pair{}, changed: true, totalsDirty: true, mids: map[string]midPrice{}}
+}
+
+// holding is a base asset the wallets hold (net of loans) and the spot symbol that prices it.
+type holding struct {
+	symbol string
+	qty    decimal.Decimal
 }
 
 // reserve sizes the sample series for a span (one sample an hour).
@@ -88,7 +96,14 @@ func (r *recorder) OnPair(p pair.Pair) {
 }
 
 func (r *recorder) OnFunding(p exchange.FundingPayment, _ int64) {
-	r.funding, r.changed, r.totalsDirty = r.funding.Add(p.Amount), true, true
+	r.funding, r.totalsDirty = r.funding.Add(p.Amount), true
+	if p.Asset == r.quote {
+		// A payment only moves the futures wallet's quote balance (already paid when it is reported):
+		// no need to read every wallet again.
+		r.cash = r.cash.Add(p.Amount)
+	} else {
+		r.changed = true
+	}
 }
 
 // OnLoan counts interest charges, valued in the quote asset at the spot price.
@@ -167,8 +182,8 @@ func (r *recorder) sample(at time.Time) {
 		r.readWallets()
 	}
 	equity := r.cash
-	for asset, qty := range r.base {
-		equity = equity.Add(qty.Mul(r.spotPrice(asset + r.quote)))
+	for _, h := range r.base {
+		equity = equity.Add(h.qty.Mul(r.spotPrice(h.symbol)))
 	}
 	for _, p := range r.perps {
 		if m, err := r.venue.Mark(context.Background(), p.Symbol); err == nil {
@@ -191,10 +206,11 @@ func (r *recorder) sample(at time.Time) {
 	// enough and cheap to plot.
 	if r.totalsDirty {
 		r.funding8, r.fees8, r.interest8, r.totalsDirty = r.funding.Round(8), r.fees.Round(8), r.interest.Round(8), false
+		r.basis0 = r.book.Capital.Add(r.funding8).Sub(r.fees8).Sub(r.interest8).Round(8)
 	}
 	s := report.Sample{Time: at, Equity: equity.Round(8), Funding: r.funding8, Fees: r.fees8, Interest: r.interest8,
 		Notional: notional.Round(8), Symbol: sym, Basis: report.NaN, FundingRate: report.NaN}
-	s.BasisPnL = s.Equity.Sub(r.book.Capital).Sub(s.Funding).Add(s.Fees).Add(s.Interest)
+	s.BasisPnL = s.Equity.Sub(r.basis0)
 	if sg := r.signals.Get(sym); sg != nil {
 		if sg.SpotBid > 0 && sg.PerpBid > 0 && !sg.SpotSuspended && !sg.PerpSuspended {
 			s.Basis = sg.Basis()
@@ -240,16 +256,31 @@ func (r *recorder) readWallets() {
 		}
 	}
 	perps, _ := r.venue.Positions(ctx)
-	r.cash, r.base, r.perps, r.changed = cash, base, perps, false
+	held := r.base[:0]
+	for asset, qty := range base {
+		if !qty.IsZero() {
+			held = append(held, holding{symbol: asset + r.quote, qty: qty})
+		}
+	}
+	r.cash, r.base, r.perps, r.changed = cash, held, perps, false
 }
 
-// spotPrice is the spot mid of a symbol from the signals (zero when unknown).
+// spotPrice is the spot mid of a symbol from the signals (zero when unknown), computed once per quote.
 func (r *recorder) spotPrice(symbol string) decimal.Decimal {
-	if sg := r.signals.Get(symbol); sg != nil && sg.Spot.Valid() {
-		return sg.Spot.Mid()
+	sg := r.signals.Get(symbol)
+	if sg == nil || !sg.Spot.Valid() {
+		return decimal.Zero
 	}
-	return decimal.Zero
+	if m, ok := r.mids[symbol]; ok && m.bid.Equal(sg.Spot.Bid) && m.ask.Equal(sg.Spot.Ask) {
+		return m.mid
+	}
+	m := midPrice{bid: sg.Spot.Bid, ask: sg.Spot.Ask, mid: sg.Spot.Mid()}
+	r.mids[symbol] = m
+	return m.mid
 }
+
+// midPrice is a spot mid and the quote it was computed from.
+type midPrice struct{ bid, ask, mid decimal.Decimal }
 
 // recordingJournal is the store with fees counted as fills are recorded (the recorder's fee series).
 type recordingJournal struct {

@@ -357,7 +357,10 @@ func (v *Venue) charges(now time.Time) []chargeRec {
 
 // accrue journals the charges due up to now. Called with v.mu held.
 func (v *Venue) accrue(ctx context.Context, now time.Time) error {
-	cs := v.charges(now)
+	return v.commitCharges(ctx, now, v.charges(now))
+}
+
+func (v *Venue) commitCharges(ctx context.Context, now time.Time, cs []chargeRec) error {
 	if len(cs) == 0 {
 		return nil
 	}
@@ -367,19 +370,29 @@ func (v *Venue) accrue(ctx context.Context, now time.Time) error {
 	return nil
 }
 
+// accrueBackground is accrue for Apply, which has no context. The journal append's context (a timer) is
+// made only when a charge is due: this runs on every market event.
 func (v *Venue) accrueBackground(now time.Time) error {
+	cs := v.charges(now)
+	if len(cs) == 0 {
+		return nil
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), v.cfg.JournalTimeout)
 	defer cancel()
-	return v.accrue(ctx, now)
+	return v.commitCharges(ctx, now, cs)
 }
 
 // accrueNow catches up to the clock for a call with a context (the journal append outlives ctx's
 // cancellation, bounded by JournalTimeout).
 func (v *Venue) accrueNow(ctx context.Context) (time.Time, error) {
 	now := v.clk.Now().UTC()
+	cs := v.charges(now)
+	if len(cs) == 0 {
+		return now, nil
+	}
 	jctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), v.cfg.JournalTimeout)
 	defer cancel()
-	return now, v.accrue(jctx, now)
+	return now, v.commitCharges(jctx, now, cs)
 }
 
 func sortedLoans(m map[string]*loan) []string {

@@ -1,8 +1,9 @@
 package policy
 
 import (
+	"cmp"
 	"fmt"
-	"sort"
+	"slices"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -66,11 +67,23 @@ type Decision struct {
 type Policy struct {
 	cfg   Config
 	below map[int64]int // consecutive settlements below the exit threshold, per pair
+
+	// Fixed by the configuration, computed once: Decide runs on every bar of a backtest.
+	deployable decimal.Decimal // capital that may be committed: capital × (1 − reserve)
+	minAlloc   decimal.Decimal // the smallest allocation worth a pair
+	skip       map[string]bool // Decide's scratch set, reused between calls
+	ranked     []Carry         // Decide's scratch ranking, reused between calls
 }
 
 // New creates a policy.
 func New(cfg Config) *Policy {
-	return &Policy{cfg: cfg, below: map[int64]int{}}
+	dep := cfg.Capital.Mul(decimal.NewFromInt(1).Sub(cfg.Reserve))
+	if r := dep.Round(8); r.Equal(dep) {
+		dep = r // the same value at the pairs' scale, so sums with it need no rescaling
+	}
+	return &Policy{cfg: cfg, below: map[int64]int{}, deployable: dep,
+		// Below a tenth of the per-symbol cap a pair is not worth its fixed costs and filters.
+		minAlloc: decimal.Min(cfg.PerSymbolMax, dep).Div(decimal.NewFromInt(10)), skip: map[string]bool{}}
 }
 
 // OnSettlement counts, for each held pair on symbol, whether its carry stayed below the exit threshold.
@@ -100,7 +113,11 @@ func (p *Policy) BelowExit(pairID int64) int { return p.below[pairID] }
 // Rank prices every tradable symbol in its carry direction (reverse only when enabled and funding is
 // negative), best net carry first. Symbols in skip are left out.
 func (p *Policy) Rank(book *signals.Book, skip map[string]bool) []Carry {
-	var out []Carry
+	return p.rank(nil, book, skip)
+}
+
+// rank appends the ranking to out.
+func (p *Policy) rank(out []Carry, book *signals.Book, skip map[string]bool) []Carry {
 	for _, s := range book.All() {
 		if skip[s.Name] || !s.Tradable() {
 			continue
@@ -114,7 +131,7 @@ func (p *Policy) Rank(book *signals.Book, skip map[string]bool) []Carry {
 		}
 		out = append(out, Price(s, dir, p.cfg.Costs, p.cfg.Signals, p.cfg.Holding))
 	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].NetAPR > out[j].NetAPR })
+	slices.SortStableFunc(out, func(a, b Carry) int { return cmp.Compare(b.NetAPR, a.NetAPR) })
 	return out
 }
 
@@ -126,13 +143,15 @@ func (p *Policy) Qualifies(c Carry) bool {
 // Decide returns what to do now. blocked symbols (unexplained venue positions, suspended) are not opened.
 func (p *Policy) Decide(now time.Time, book *signals.Book, held []Held, blocked map[string]bool) []Decision {
 	var out []Decision
-	busy := map[string]bool{}
 	used := decimal.Zero
-	for _, h := range held {
-		busy[h.Symbol] = true
-		used = used.Add(h.Capital)
+	for i, h := range held {
+		if i == 0 {
+			used = h.Capital
+		} else {
+			used = used.Add(h.Capital)
+		}
 	}
-	closing := map[int64]bool{}
+	var closing map[int64]bool // nil until a pair closes: reads of a nil map are fine
 
 	// Exits: persistent low carry, or an early basis profit.
 	for _, h := range held {
@@ -159,19 +178,24 @@ func (p *Policy) Decide(now time.Time, book *signals.Book, held []Held, blocked 
 			continue // never close just before a settlement that pays the position
 		}
 		out = append(out, Decision{Action: Close, Symbol: h.Symbol, Direction: h.Direction, PairID: h.PairID, Reason: reason})
+		if closing == nil {
+			closing = map[int64]bool{}
+		}
 		closing[h.PairID] = true
 	}
 
 	// Entries, best first, while capital lasts.
-	free := p.deployable().Sub(used)
-	skip := map[string]bool{}
-	for k := range busy {
-		skip[k] = true
+	free := p.deployable.Sub(used)
+	skip := p.skip
+	clear(skip)
+	for _, h := range held {
+		skip[h.Symbol] = true
 	}
 	for k, v := range blocked {
 		skip[k] = skip[k] || v
 	}
-	ranked := p.Rank(book, skip)
+	ranked := p.rank(p.ranked[:0], book, skip)
+	p.ranked = ranked
 	for _, c := range ranked {
 		if !p.Qualifies(c) {
 			continue // a lower net carry may still qualify on break-even
@@ -181,7 +205,7 @@ func (p *Policy) Decide(now time.Time, book *signals.Book, held []Held, blocked 
 			continue // never open just before a settlement that charges the position
 		}
 		alloc := decimal.Min(p.cfg.PerSymbolMax, free)
-		if !alloc.IsPositive() || alloc.LessThan(p.minAllocation()) {
+		if !alloc.IsPositive() || alloc.LessThan(p.minAlloc) {
 			// No free capital: consider rotating out of the weakest held pair.
 			if d, ok := p.rotation(now, book, held, closing, c); ok {
 				out = append(out, d)
@@ -266,15 +290,6 @@ func (p *Policy) signedRate(s *signals.Symbol, dir pair.Direction) float64 {
 		return -r
 	}
 	return r
-}
-
-func (p *Policy) deployable() decimal.Decimal {
-	return p.cfg.Capital.Mul(decimal.NewFromInt(1).Sub(p.cfg.Reserve))
-}
-
-// minAllocation: below a tenth of the per-symbol cap a pair is not worth its fixed costs and filters.
-func (p *Policy) minAllocation() decimal.Decimal {
-	return decimal.Min(p.cfg.PerSymbolMax, p.deployable()).Div(decimal.NewFromInt(10))
 }
 
 // SpotNotional is the spot leg's notional for capital c at leverage L: c·L/(L+1).
