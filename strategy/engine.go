@@ -399,13 +399,6 @@ func (e *Engine) evaluate(ctx context.Context, now time.Time) error {
 		}
 	}
 	decisions := e.Policy.Decide(now, e.Book, e.held(), blocked)
-	if e.Log.GetLevel() <= zerolog.DebugLevel {
-		for _, s := range e.Book.All() {
-			e.Log.Debug().Str("symbol", s.Name).Bool("tradable", s.Tradable()).Float64("spot_bid", s.SpotBid).Float64("perp_bid", s.PerpBid).
-				Bool("spot_suspended", s.SpotSuspended).Bool("perp_suspended", s.PerpSuspended).Int("interval_h", s.IntervalHours).
-				Float64("estimate", s.EstimatedRate).Int("decisions", len(decisions)).Msg("evaluated")
-		}
-	}
 	for _, d := range decisions {
 		if e.Observer != nil {
 			e.Observer.OnDecision(d)

@@ -240,9 +240,9 @@ func bookToJSON(b *Book) bookJSON {
 		Risk: riskJSON{LiqDistance: jextreme(b.Risk.LiqDistance), HedgeDrift: jextreme(b.Risk.HedgeDrift),
 			MarginRatio: jextreme(b.Risk.MarginRatio)}}
 	for i, s := range b.Samples {
-		out.Samples[i] = sampleJSON{Time: s.Time.UTC(), Equity: s.Equity.String(), Funding: s.Funding.String(),
-			Fees: s.Fees.String(), Interest: s.Interest.String(), BasisPnL: s.BasisPnL.String(),
-			Notional: s.Notional.String(), Symbol: s.Symbol, Basis: jfloat(s.Basis),
+		out.Samples[i] = sampleJSON{Time: s.Time.UTC(), Equity: decString(s.Equity), Funding: decString(s.Funding),
+			Fees: decString(s.Fees), Interest: decString(s.Interest), BasisPnL: decString(s.BasisPnL),
+			Notional: decString(s.Notional), Symbol: s.Symbol, Basis: jfloat(s.Basis),
 			FundingRate: jfloat(s.FundingRate), FundingHours: s.FundingHours}
 	}
 	for i, m := range b.Markers {
