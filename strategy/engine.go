@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"io"
 	"sort"
-	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -160,12 +159,11 @@ type Engine struct {
 	lastRefresh time.Time // last periodic risk refresh (ticks)        // the policy\'s view of e.pairs; nil when stale
 	events      int64
 	stopping    bool
-	// stopRequested is set from another goroutine when Run's context ends (SIGTERM).
-	stopRequested atomic.Bool
-	instant       time.Time // the timestamp of the events being applied
-	riskDue       bool      // a risk trigger fired during the instant
-	evalDue       bool      // market data changed during the instant
-	started       time.Time // wall time Start ran
+	runCtx      context.Context // Run's context: once it ends (SIGTERM), nothing new opens
+	instant     time.Time       // the timestamp of the events being applied
+	riskDue     bool            // a risk trigger fired during the instant
+	evalDue     bool            // market data changed during the instant
+	started     time.Time       // wall time Start ran
 
 	blockedScratch map[string]bool // evaluate's set of symbols not to open, reused between calls
 }
@@ -251,8 +249,8 @@ func (e *Engine) Run(ctx context.Context, src Source) error {
 	// Operations outlive a cancelled ctx: a repair must finish before the process stops.
 	opCtx := context.WithoutCancel(ctx)
 	// A stop request is seen at once, even in the middle of a step: no open starts after it.
-	stopWatch := context.AfterFunc(ctx, func() { e.stopRequested.Store(true) })
-	defer stopWatch()
+	e.runCtx = ctx
+	defer func() { e.runCtx = nil }()
 	// One event value for the whole run: Step and its callees take a pointer and keep none, and a value
 	// declared per iteration would be a heap allocation per event.
 	var ev exchange.Event
@@ -380,7 +378,7 @@ func (e *Engine) anyTradable() bool {
 // evaluate asks the policy and carries its decisions out.
 func (e *Engine) evaluate(ctx context.Context, now time.Time) error {
 	st := e.State.Current()
-	if st == StateHalted || e.stopping || e.stopRequested.Load() {
+	if st == StateHalted || e.stopping || e.stopRequested() {
 		return nil
 	}
 	if e.blockedScratch == nil {
@@ -411,7 +409,7 @@ func (e *Engine) evaluate(ctx context.Context, now time.Time) error {
 			}
 
 		case policy.Open:
-			if st != StateActive || e.stopRequested.Load() {
+			if st != StateActive || e.stopRequested() {
 				continue
 			}
 			qty, err := e.Exec.SizeFor(ctx, d.Symbol, d.Direction, d.Capital)
@@ -644,6 +642,9 @@ func (e *Engine) reloadPairs(ctx context.Context) error {
 	}
 	return nil
 }
+
+// stopRequested: Run's context has ended (the decision in progress must not open anything).
+func (e *Engine) stopRequested() bool { return e.runCtx != nil && e.runCtx.Err() != nil }
 
 // StopOpening makes the loop open nothing new (SIGTERM); exits and repairs continue.
 func (e *Engine) StopOpening() { e.stopping = true }

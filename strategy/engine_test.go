@@ -1,0 +1,231 @@
+package strategy_test
+
+import (
+	"context"
+	"io"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/shopspring/decimal"
+
+	"github.com/carry-trading/carry/exchange"
+	"github.com/carry-trading/carry/exchange/paper"
+	"github.com/carry-trading/carry/pkg/clock"
+	"github.com/carry-trading/carry/pkg/pgtest"
+	"github.com/carry-trading/carry/pkg/store"
+	"github.com/carry-trading/carry/strategy"
+	"github.com/carry-trading/carry/strategy/executor"
+	"github.com/carry-trading/carry/strategy/pair"
+	"github.com/carry-trading/carry/strategy/policy"
+	"github.com/carry-trading/carry/strategy/signals"
+)
+
+var pg *pgtest.Server
+
+func TestMain(m *testing.M) { os.Exit(pgtest.Run(m, &pg)) }
+
+func d(s string) decimal.Decimal { return decimal.RequireFromString(s) }
+
+var t0 = time.Date(2021, 3, 1, 4, 0, 0, 0, time.UTC)
+
+var (
+	spotFee = exchange.Fees{Maker: d("0.001"), Taker: d("0.001")}
+	perpFee = exchange.Fees{Maker: d("0.0002"), Taker: d("0.0005")}
+)
+
+func btcSpot() exchange.Instrument {
+	return exchange.Instrument{Venue: exchange.Spot, Symbol: "BTCUSDT", Base: "BTC", Quote: "USDT", Trading: true,
+		TickSize: d("0.01"), StepSize: d("0.00001"), MinQty: d("0.00001"), MaxQty: d("9000"), MinNotional: d("5"), MinNotionalMarket: true}
+}
+
+func btcPerp() exchange.Instrument {
+	return exchange.Instrument{Venue: exchange.Futures, Symbol: "BTCUSDT", Base: "BTC", Quote: "USDT", Trading: true,
+		TickSize: d("0.1"), StepSize: d("0.001"), MinQty: d("0.001"), MaxQty: d("1000"), MinNotional: d("100")}
+}
+
+// rig is the engine of one account on a paper venue, a simulated clock and a real Postgres, fed by a
+// scripted source — the object graph cmd/carry builds for a backtest, minus risk and the recorder.
+type rig struct {
+	t      *testing.T
+	st     *store.Store
+	acct   store.Account
+	venue  *paper.Venue
+	engine *strategy.Engine
+}
+
+func newRig(t *testing.T) *rig {
+	t.Helper()
+	st, _ := pg.NewStore(t)
+	ctx := context.Background()
+	acct, err := st.EnsureAccount(ctx, "engine", "backtest")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sim := clock.NewSim(t0)
+	venue, err := paper.New(ctx, paper.Config{Quote: "USDT", Instruments: []exchange.Instrument{btcSpot(), btcPerp()},
+		Fees:            map[exchange.Venue]exchange.Fees{exchange.Spot: spotFee, exchange.Futures: perpFee},
+		InitialBalances: map[exchange.Venue]map[string]decimal.Decimal{exchange.Spot: {"USDT": d("10000")}},
+		DefaultLeverage: 2}, sim, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := venue.SetupSymbol(ctx, "BTCUSDT", 2, false); err != nil {
+		t.Fatal(err)
+	}
+	book := signals.NewBook([]string{"BTCUSDT"}, signals.Params{SmoothingSettlements: 9, EstimateWeight: 0.5})
+	book.SetFundingInfo(exchange.FundingInfo{Symbol: "BTCUSDT", IntervalHours: 8, Cap: d("0.003"), Floor: d("-0.003")})
+	exec := executor.New(executor.Config{OrderType: exchange.Market, IOCSlippage: d("0.001"), MaxUnhedged: 3 * time.Second,
+		OrderTimeout: time.Second, MaxRepairAttempts: 3, QuoteAsset: "USDT", Leverage: 2, MarginBuffer: d("0.002")},
+		venue, st, sim, zerolog.Nop(), acct, executor.Options{})
+	exec.SetMarket("BTCUSDT", executor.Market{Spot: btcSpot(), Perp: btcPerp(), SpotFee: spotFee, PerpFee: perpFee})
+	pol := policy.New(policy.Config{EntryAPR: 0.10, ExitAPR: 0.02, ExitSettlements: 3, MaxBreakeven: 72 * time.Hour,
+		Holding: 720 * time.Hour, RotationMinGainAPR: 0.05, SettlementGuard: 15 * time.Minute, EarlyExitProfit: 0.002,
+		Costs:   policy.Costs{SpotFee: 0.001, PerpFee: 0.0005, Slippage: 0.0002},
+		Signals: book.Params(), Capital: d("10000"), PerSymbolMax: d("5000"), Reserve: d("0.1"), Leverage: 2})
+	eng := strategy.New(strategy.Config{EvalInterval: time.Minute, QuoteAsset: "USDT", Leverage: 2}, strategy.Deps{
+		Exec: exec, Book: book, Policy: pol, Store: st, Funding: venue, Sink: venue, Clock: sim, Sim: sim, Log: zerolog.Nop()})
+	if err := eng.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return &rig{t: t, st: st, acct: acct, venue: venue, engine: eng}
+}
+
+// script is a Source of fixed events; before, when set, runs before the event at its index is returned
+// (index len(events) is the end of the stream).
+type script struct {
+	events []exchange.Event
+	next   int
+	before map[int]func()
+}
+
+func (s *script) Next(ctx context.Context) (exchange.Event, error) {
+	if f := s.before[s.next]; f != nil {
+		f()
+	}
+	if err := ctx.Err(); err != nil {
+		return exchange.Event{}, err
+	}
+	if s.next == len(s.events) {
+		return exchange.Event{}, io.EOF
+	}
+	s.next++
+	return s.events[s.next-1], nil
+}
+
+func quote(at time.Time, v exchange.Venue, bid, ask string) exchange.Event {
+	return exchange.Event{Kind: exchange.EventQuote, Time: at, Venue: v, Symbol: "BTCUSDT",
+		Quote: exchange.Quote{Venue: v, Symbol: "BTCUSDT", Bid: d(bid), BidQty: d("50"), Ask: d(ask), AskQty: d("50"), Time: at}}
+}
+
+// mark carries a running funding estimate; 0.001 per 8 h is about 110%/yr, far above the entry threshold.
+func mark(at time.Time, px, estimate string) exchange.Event {
+	return exchange.Event{Kind: exchange.EventMark, Time: at, Venue: exchange.Futures, Symbol: "BTCUSDT",
+		Mark: exchange.Mark{Symbol: "BTCUSDT", Mark: d(px), Index: d(px), EstimatedRate: d(estimate), Time: at,
+			NextFundingTime: time.Date(2021, 3, 1, 8, 0, 0, 0, time.UTC)}}
+}
+
+func (r *rig) pairs() []pair.Pair {
+	r.t.Helper()
+	ps, err := r.st.Pairs(context.Background(), r.acct.ID, time.Time{}, time.Time{})
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return ps
+}
+
+// The policy decides only once every event of an instant has been applied: a bar's spot and perp quotes
+// share a timestamp and arrive one after the other. Deciding after the perp quote alone would pair the new
+// perp price with the old spot one — a +3.4% basis that does not exist, "earned" by buying spot at a price
+// that is already gone.
+func TestEngineDecidesOnCompleteInstants(t *testing.T) {
+	r := newRig(t)
+	t1, t2 := t0.Add(time.Hour), t0.Add(2*time.Hour)
+	src := &script{events: []exchange.Event{
+		quote(t0, exchange.Spot, "60000", "60000.01"), quote(t0, exchange.Futures, "60030", "60030.1"), mark(t0, "60030", "0"),
+		// The jump, all at t1: the estimate, the perp, then the spot.
+		mark(t1, "62030", "0.001"), quote(t1, exchange.Futures, "62030", "62030.1"), quote(t1, exchange.Spot, "62000", "62000.01"),
+		quote(t2, exchange.Spot, "62000", "62000.01"), quote(t2, exchange.Futures, "62030", "62030.1"),
+	}}
+	if err := r.engine.Run(context.Background(), src); err != nil {
+		t.Fatal(err)
+	}
+	ps := r.pairs()
+	if len(ps) != 1 {
+		t.Fatalf("%d pairs, want 1 opened at t1", len(ps))
+	}
+	p := ps[0]
+	if p.State != pair.Open || p.Direction != pair.Carry {
+		t.Fatalf("pair %s %s, want open carry", p.State, p.Direction)
+	}
+	// Entry at t1's prices on both legs: basis ≈ +0.05%, never the −3% of a half-applied instant.
+	if b := p.EntryBasis.InexactFloat64(); b < 0 || b > 0.001 {
+		t.Errorf("entry basis %s, want the complete instant's ≈ 0.0005", p.EntryBasis)
+	}
+	if p.EntrySpotPrice.LessThan(d("62000")) || p.EntryPerpPrice.LessThan(d("62000")) {
+		t.Errorf("entry prices spot %s perp %s, want t1's (≈ 62000 and 62030)", p.EntrySpotPrice, p.EntryPerpPrice)
+	}
+	if !p.OpenedAt.Equal(t1) && !p.OpenedAt.After(t1) {
+		t.Errorf("opened at %s, want at or after t1 %s", p.OpenedAt, t1)
+	}
+}
+
+// A stop request (SIGTERM cancels Run's context) stops opening at once: the decision for the instant in
+// progress must not open a pair, whether the stop ends the stream or arrives in the middle of a step.
+func TestEngineOpensNothingAfterAStopRequest(t *testing.T) {
+	events := func() []exchange.Event {
+		return []exchange.Event{
+			quote(t0, exchange.Spot, "60000", "60000.01"), mark(t0, "60030", "0.001"), quote(t0, exchange.Futures, "60030", "60030.1"),
+			quote(t0.Add(time.Hour), exchange.Spot, "60000", "60000.01"), // begins the next instant: t0 is decided
+		}
+	}
+	for _, tc := range []struct {
+		name string
+		src  func(cancel context.CancelFunc) strategy.Source
+	}{
+		// The stream ends with the cancellation: Run flushes t0 as it returns.
+		{"stream ends", func(cancel context.CancelFunc) strategy.Source {
+			return &script{events: events(), before: map[int]func(){3: cancel}}
+		}},
+		// The signal lands while the next instant's first event is delivered: the step that decides t0 runs
+		// with the context already cancelled.
+		{"mid-step", func(cancel context.CancelFunc) strategy.Source {
+			return &cancelOnDeliver{script: &script{events: events()}, at: 3, cancel: cancel}
+		}},
+		// No stop: the same data opens a pair (the test can fail).
+		{"no stop", func(context.CancelFunc) strategy.Source { return &script{events: events()} }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRig(t)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			if err := r.engine.Run(ctx, tc.src(cancel)); err != nil {
+				t.Fatal(err)
+			}
+			want := 0
+			if tc.name == "no stop" {
+				want = 1
+			}
+			if ps := r.pairs(); len(ps) != want {
+				t.Fatalf("%d pairs, want %d", len(ps), want)
+			}
+		})
+	}
+}
+
+// cancelOnDeliver cancels the context as it returns event index at (a signal arriving mid-step).
+type cancelOnDeliver struct {
+	*script
+	at     int
+	cancel context.CancelFunc
+}
+
+func (c *cancelOnDeliver) Next(ctx context.Context) (exchange.Event, error) {
+	i := c.script.next
+	ev, err := c.script.Next(ctx)
+	if err == nil && i == c.at {
+		c.cancel()
+	}
+	return ev, err
+}
