@@ -137,6 +137,8 @@ type Deps struct {
 	Log      zerolog.Logger
 	State    Trading
 	Commands CommandSource
+	// Alert, when set, receives the loop's own alerts (a funding flip against a held pair).
+	Alert func(executor.Alert)
 }
 
 // OpenCooldown is how long a symbol is left alone after an open that got nothing (refused, not filled).
@@ -166,6 +168,8 @@ type Engine struct {
 	started     time.Time       // wall time Start ran
 
 	blockedScratch map[string]bool // evaluate's set of symbols not to open, reused between calls
+	// charged: the pairs whose last settlement charged them (funding flipped against the position).
+	charged map[int64]bool
 }
 
 // New creates the loop.
@@ -174,7 +178,7 @@ func New(cfg Config, deps Deps) *Engine {
 		deps.State = &MemoryTrading{State: StateActive}
 	}
 	return &Engine{cfg: cfg, Deps: deps, pairs: map[int64]pair.Pair{}, blocked: map[string]string{}, fundingAt: map[string]time.Time{},
-		cooldown: map[string]time.Time{}, lastTranID: map[string]string{}}
+		cooldown: map[string]time.Time{}, lastTranID: map[string]string{}, charged: map[int64]bool{}}
 }
 
 // Events is how many events the loop has processed.
@@ -272,7 +276,9 @@ func (e *Engine) Run(ctx context.Context, src Source) error {
 			return err
 		}
 		if ctx.Err() != nil {
-			return nil
+			// Stopping right after a step: the instant's risk actions still run, nothing new opens.
+			e.stopping = true
+			return e.Flush(opCtx)
 		}
 	}
 }
@@ -310,6 +316,7 @@ func (e *Engine) Step(ctx context.Context, ev *exchange.Event) error {
 			return err
 		}
 		e.Policy.OnSettlement(e.Book, ev.Symbol, e.held())
+		e.checkFlip(&ev.Funding)
 	case exchange.EventQuote, exchange.EventMark:
 		if e.Guard != nil && len(e.pairs) > 0 && e.Guard.OnPrice(ev) {
 			e.riskDue = true
@@ -434,6 +441,55 @@ func (e *Engine) evaluate(ctx context.Context, now time.Time) error {
 	return nil
 }
 
+// checkFlip alerts when a settlement charges a held pair whose previous settlement paid it (a pair is
+// opened to be paid, so its first charge is a flip too), and again when funding pays it once more.
+func (e *Engine) checkFlip(f *exchange.FundingRate) {
+	if f.Rate.IsZero() {
+		return
+	}
+	for _, id := range e.pairIDs() {
+		p := e.pairs[id]
+		if p.Symbol != f.Symbol || p.State != pair.Open {
+			continue
+		}
+		charged := f.Rate.IsNegative()
+		if p.Direction == pair.Reverse {
+			charged = !charged
+		}
+		if charged == e.charged[p.ID] {
+			continue
+		}
+		e.charged[p.ID] = charged
+		side := "short"
+		if p.Direction == pair.Reverse {
+			side = "long"
+		}
+		pct := f.Rate.Mul(decimal.NewFromInt(100)).StringFixed(4)
+		a := executor.Alert{Severity: "warning", Kind: "funding_flip", Symbol: p.Symbol, PairID: p.ID,
+			Message: fmt.Sprintf("funding flipped against pair %d: %s settled at %s%% per %dh, which the %s perp now pays; "+
+				"the policy closes it if the carry stays below the exit threshold for %d settlements", p.ID, p.Symbol, pct,
+				f.IntervalHours, side, e.Policy.ExitSettlements())}
+		if !charged {
+			a.Severity = "info"
+			a.Message = fmt.Sprintf("funding pays pair %d again: %s settled at %s%% per %dh", p.ID, p.Symbol, pct, f.IntervalHours)
+		}
+		e.Log.Warn().Str("symbol", p.Symbol).Int64("pair", p.ID).Str("rate", f.Rate.String()).Bool("charged", charged).Msg("funding flip")
+		if e.Alert != nil {
+			e.Alert(a)
+		}
+	}
+}
+
+// pairIDs lists the live pairs' ids in order (deterministic alerts and decisions).
+func (e *Engine) pairIDs() []int64 {
+	ids := make([]int64, 0, len(e.pairs))
+	for id := range e.pairs {
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	return ids
+}
+
 // reentryWait is how long a symbol rests after a pair on it closed: one funding interval (8h when unknown).
 func (e *Engine) reentryWait(symbol string) time.Duration {
 	if s := e.Book.Get(symbol); s != nil && s.IntervalHours > 0 {
@@ -449,6 +505,7 @@ func (e *Engine) afterOp(ctx context.Context, p pair.Pair, err error) error {
 	if p.ID != 0 {
 		if p.State == pair.Closed {
 			delete(e.pairs, p.ID)
+			delete(e.charged, p.ID)
 			e.Policy.Forget(p.ID)
 			// No re-entry on the symbol within one funding interval of any close (the policy's, risk's or an
 			// operator's unwind): a close is not undone by the next tick.

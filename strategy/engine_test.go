@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/carry-trading/carry/exchange"
+	"github.com/carry-trading/carry/exchange/exchangetest"
 	"github.com/carry-trading/carry/exchange/paper"
 	"github.com/carry-trading/carry/pkg/clock"
 	"github.com/carry-trading/carry/pkg/pgtest"
@@ -35,16 +37,6 @@ var (
 	perpFee = exchange.Fees{Maker: d("0.0002"), Taker: d("0.0005")}
 )
 
-func btcSpot() exchange.Instrument {
-	return exchange.Instrument{Venue: exchange.Spot, Symbol: "BTCUSDT", Base: "BTC", Quote: "USDT", Trading: true,
-		TickSize: d("0.01"), StepSize: d("0.00001"), MinQty: d("0.00001"), MaxQty: d("9000"), MinNotional: d("5"), MinNotionalMarket: true}
-}
-
-func btcPerp() exchange.Instrument {
-	return exchange.Instrument{Venue: exchange.Futures, Symbol: "BTCUSDT", Base: "BTC", Quote: "USDT", Trading: true,
-		TickSize: d("0.1"), StepSize: d("0.001"), MinQty: d("0.001"), MaxQty: d("1000"), MinNotional: d("100")}
-}
-
 // rig is the engine of one account on a paper venue, a simulated clock and a real Postgres, fed by a
 // scripted source — the object graph cmd/carry builds for a backtest, minus risk and the recorder.
 type rig struct {
@@ -53,6 +45,7 @@ type rig struct {
 	acct   store.Account
 	venue  *paper.Venue
 	engine *strategy.Engine
+	alerts []executor.Alert
 }
 
 func newRig(t *testing.T) *rig {
@@ -64,7 +57,7 @@ func newRig(t *testing.T) *rig {
 		t.Fatal(err)
 	}
 	sim := clock.NewSim(t0)
-	venue, err := paper.New(ctx, paper.Config{Quote: "USDT", Instruments: []exchange.Instrument{btcSpot(), btcPerp()},
+	venue, err := paper.New(ctx, paper.Config{Quote: "USDT", Instruments: []exchange.Instrument{exchangetest.BTCSpot(), exchangetest.BTCPerp()},
 		Fees:            map[exchange.Venue]exchange.Fees{exchange.Spot: spotFee, exchange.Futures: perpFee},
 		InitialBalances: map[exchange.Venue]map[string]decimal.Decimal{exchange.Spot: {"USDT": d("10000")}},
 		DefaultLeverage: 2}, sim, nil)
@@ -79,17 +72,19 @@ func newRig(t *testing.T) *rig {
 	exec := executor.New(executor.Config{OrderType: exchange.Market, IOCSlippage: d("0.001"), MaxUnhedged: 3 * time.Second,
 		OrderTimeout: time.Second, MaxRepairAttempts: 3, QuoteAsset: "USDT", Leverage: 2, MarginBuffer: d("0.002")},
 		venue, st, sim, zerolog.Nop(), acct, executor.Options{})
-	exec.SetMarket("BTCUSDT", executor.Market{Spot: btcSpot(), Perp: btcPerp(), SpotFee: spotFee, PerpFee: perpFee})
+	exec.SetMarket("BTCUSDT", executor.Market{Spot: exchangetest.BTCSpot(), Perp: exchangetest.BTCPerp(), SpotFee: spotFee, PerpFee: perpFee})
 	pol := policy.New(policy.Config{EntryAPR: 0.10, ExitAPR: 0.02, ExitSettlements: 3, MaxBreakeven: 72 * time.Hour,
 		Holding: 720 * time.Hour, RotationMinGainAPR: 0.05, SettlementGuard: 15 * time.Minute, EarlyExitProfit: 0.002,
 		Costs:   policy.Costs{SpotFee: 0.001, PerpFee: 0.0005, Slippage: 0.0002},
 		Signals: book.Params(), Capital: d("10000"), PerSymbolMax: d("5000"), Reserve: d("0.1"), Leverage: 2})
-	eng := strategy.New(strategy.Config{EvalInterval: time.Minute, QuoteAsset: "USDT", Leverage: 2}, strategy.Deps{
-		Exec: exec, Book: book, Policy: pol, Store: st, Funding: venue, Sink: venue, Clock: sim, Sim: sim, Log: zerolog.Nop()})
-	if err := eng.Start(ctx); err != nil {
+	r := &rig{t: t, st: st, acct: acct, venue: venue}
+	r.engine = strategy.New(strategy.Config{EvalInterval: time.Minute, QuoteAsset: "USDT", Leverage: 2}, strategy.Deps{
+		Exec: exec, Book: book, Policy: pol, Store: st, Funding: venue, Sink: venue, Clock: sim, Sim: sim, Log: zerolog.Nop(),
+		Alert: func(a executor.Alert) { r.alerts = append(r.alerts, a) }})
+	if err := r.engine.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	return &rig{t: t, st: st, acct: acct, venue: venue, engine: eng}
+	return r
 }
 
 // script is a Source of fixed events; before, when set, runs before the event at its index is returned
@@ -228,4 +223,45 @@ func (c *cancelOnDeliver) Next(ctx context.Context) (exchange.Event, error) {
 		c.cancel()
 	}
 	return ev, err
+}
+
+func settle(at time.Time, rate string) exchange.Event {
+	return exchange.Event{Kind: exchange.EventFunding, Time: at, Venue: exchange.Futures, Symbol: "BTCUSDT",
+		Funding: exchange.FundingRate{Symbol: "BTCUSDT", Rate: d(rate), MarkPrice: d("62030"), IntervalHours: 8, Time: at}}
+}
+
+// A settlement that charges a held pair alerts once (funding flipped against it), and once more, as info,
+// when funding pays it again; settlements that keep paying or keep charging do not repeat the alert.
+func TestEngineAlertsOnFundingFlips(t *testing.T) {
+	r := newRig(t)
+	t1 := t0.Add(time.Hour)
+	at := func(h int) time.Time {
+		return time.Date(2021, 3, 1, 8, 0, 0, 0, time.UTC).Add(time.Duration(h) * time.Hour)
+	}
+	src := &script{events: []exchange.Event{
+		quote(t0, exchange.Spot, "62000", "62000.01"), quote(t0, exchange.Futures, "62030", "62030.1"), mark(t0, "62030", "0.001"),
+		quote(t1, exchange.Spot, "62000", "62000.01"), quote(t1, exchange.Futures, "62030", "62030.1"), // the pair opens at t0
+		settle(at(0), "0.0001"),   // pays: no alert
+		settle(at(8), "-0.0002"),  // flips: warning
+		settle(at(16), "-0.0001"), // still charged: nothing new
+		settle(at(24), "0.0003"),  // pays again: info
+	}}
+	if err := r.engine.Run(context.Background(), src); err != nil {
+		t.Fatal(err)
+	}
+	ps := r.pairs()
+	if len(ps) != 1 {
+		t.Fatalf("%d pairs, want 1", len(ps))
+	}
+	if len(r.alerts) != 2 {
+		t.Fatalf("alerts %+v, want a flip and a recovery", r.alerts)
+	}
+	flip, back := r.alerts[0], r.alerts[1]
+	if flip.Kind != "funding_flip" || flip.Severity != "warning" || flip.PairID != ps[0].ID || flip.Symbol != "BTCUSDT" ||
+		!strings.Contains(flip.Message, "-0.0200%") {
+		t.Errorf("flip alert %+v", flip)
+	}
+	if back.Kind != "funding_flip" || back.Severity != "info" || !strings.Contains(back.Message, "0.0300%") {
+		t.Errorf("recovery alert %+v", back)
+	}
 }

@@ -107,6 +107,9 @@ func (p *Policy) OnSettlement(book *signals.Book, symbol string, held []Held) {
 // Forget drops a closed pair's counters.
 func (p *Policy) Forget(pairID int64) { delete(p.below, pairID) }
 
+// ExitSettlements is how many consecutive settlements below the exit threshold close a pair.
+func (p *Policy) ExitSettlements() int { return p.cfg.ExitSettlements }
+
 // BelowExit returns how many consecutive settlements a pair's carry has been below the exit threshold.
 func (p *Policy) BelowExit(pairID int64) int { return p.below[pairID] }
 
