@@ -465,9 +465,9 @@ func (p *fetchProgress) update(ev archive.Progress) {
 	line := fmt.Sprintf("[%*d/%d] %s %s %s", len(fmt.Sprint(ev.Files)), ev.Done, ev.Files, ev.Symbol, kindName(ev.Kind), ev.Month)
 	switch {
 	case ev.Phase == archive.PhaseDownload && ev.Total > 0:
-		line += fmt.Sprintf("  %s of %s", fmtBytes(ev.Bytes), fmtBytes(ev.Total))
+		line += fmt.Sprintf("  %s of %s", archive.HumanBytes(ev.Bytes), archive.HumanBytes(ev.Total))
 	case ev.Phase == archive.PhaseDownload:
-		line += "  " + fmtBytes(ev.Bytes)
+		line += "  " + archive.HumanBytes(ev.Bytes)
 	case ev.Phase == archive.PhaseDone && ev.Result != nil:
 		line += "  " + string(ev.Result.Status)
 	}
@@ -481,16 +481,4 @@ func (p *fetchProgress) clear() {
 		fmt.Fprint(p.w, "\r\033[K")
 		p.shown = false
 	}
-}
-
-func fmtBytes(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", n)
 }

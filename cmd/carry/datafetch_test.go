@@ -1,25 +1,19 @@
 package main
 
 import (
-	"archive/zip"
 	"bytes"
-	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/carry-trading/carry/exchange"
 	"github.com/carry-trading/carry/pkg/archive"
+	"github.com/carry-trading/carry/pkg/archive/archivetest"
 	"github.com/carry-trading/carry/pkg/replay"
 )
 
@@ -81,132 +75,14 @@ func dfFiles(symbol string, months ...archive.Month) []dfFile {
 	return out
 }
 
-// dfArchive serves zips and their .CHECKSUM files and counts what it is asked for.
-type dfArchive struct {
-	*httptest.Server
-	mu       sync.Mutex
-	files    map[string][]byte // URL path → body
-	requests map[string]int
-	ranged   map[string]int   // requests with a Range header
-	served   map[string]int64 // body bytes written
-	stall    map[string]int   // serve this many bytes of the body, then hang until the client leaves (once)
-	stalled  chan string
-}
-
-func newDFArchive(t *testing.T, files []dfFile) *dfArchive {
+// newDFArchive serves the files' zips and their .CHECKSUM files on 127.0.0.1.
+func newDFArchive(t *testing.T, files []dfFile) *archivetest.Server {
 	t.Helper()
-	a := &dfArchive{files: map[string][]byte{}, requests: map[string]int{}, ranged: map[string]int{}, served: map[string]int64{},
-		stall: map[string]int{}, stalled: make(chan string, 4)}
+	bodies := map[string][]byte{}
 	for _, f := range files {
-		var zb bytes.Buffer
-		zw := zip.NewWriter(&zb)
-		w, err := zw.Create(strings.TrimSuffix(path.Base(f.zipPath), ".zip") + ".csv")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := w.Write(f.csv); err != nil {
-			t.Fatal(err)
-		}
-		if err := zw.Close(); err != nil {
-			t.Fatal(err)
-		}
-		sum := sha256.Sum256(zb.Bytes())
-		a.files[f.zipPath] = zb.Bytes()
-		a.files[f.zipPath+".CHECKSUM"] = []byte(hex.EncodeToString(sum[:]) + "  " + path.Base(f.zipPath) + "\n")
+		archivetest.Publish(bodies, f.zipPath, f.csv)
 	}
-	a.Server = httptest.NewServer(http.HandlerFunc(a.serve)) // listens on 127.0.0.1
-	t.Cleanup(a.Close)
-	return a
-}
-
-type dfCountingWriter struct {
-	http.ResponseWriter
-	n *int64
-}
-
-func (c dfCountingWriter) Write(p []byte) (int, error) {
-	n, err := c.ResponseWriter.Write(p)
-	*c.n += int64(n)
-	return n, err
-}
-
-func (a *dfArchive) serve(w http.ResponseWriter, r *http.Request) {
-	p := r.URL.Path
-	a.mu.Lock()
-	a.requests[p]++
-	if r.Header.Get("Range") != "" {
-		a.ranged[p]++
-	}
-	body, ok := a.files[p]
-	stallAt, stall := a.stall[p]
-	delete(a.stall, p)
-	a.mu.Unlock()
-
-	var n int64
-	defer func() {
-		a.mu.Lock()
-		a.served[p] += n
-		a.mu.Unlock()
-	}()
-	switch {
-	case !ok:
-		http.NotFound(w, r)
-	case stall:
-		w.Header().Set("Content-Length", fmt.Sprint(len(body)))
-		w.WriteHeader(http.StatusOK)
-		m, _ := w.Write(body[:stallAt])
-		n += int64(m)
-		w.(http.Flusher).Flush()
-		a.stalled <- p
-		select {
-		case <-r.Context().Done():
-		case <-time.After(time.Minute):
-		}
-	default:
-		http.ServeContent(dfCountingWriter{w, &n}, r, path.Base(p), time.Time{}, bytes.NewReader(body))
-	}
-}
-
-// hits is the number of requests for the path.
-func (a *dfArchive) hits(p string) int {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.requests[p]
-}
-
-// total is the number of requests for every path.
-func (a *dfArchive) total() int {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	n := 0
-	for _, c := range a.requests {
-		n += c
-	}
-	return n
-}
-
-func (a *dfArchive) reset() {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.requests, a.ranged, a.served = map[string]int{}, map[string]int{}, map[string]int64{}
-}
-
-func (a *dfArchive) get(p string) []byte {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.files[p]
-}
-
-func (a *dfArchive) stallAt(p string, n int) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.stall[p] = n
-}
-
-func (a *dfArchive) set(p string, body []byte) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.files[p] = body
+	return archivetest.NewServer(t, bodies)
 }
 
 // checkCSVs checks that each file is laid out in dir byte for byte, or is absent when listed in absent.
@@ -274,39 +150,18 @@ func TestDataFetchThenBacktest(t *testing.T) {
 	}
 	checkCSVs(t, dir, files)
 	for _, f := range files {
-		if n := srv.hits(f.zipPath); n != 1 {
+		if n := srv.Requests(f.zipPath); n != 1 {
 			t.Errorf("%s requested %d times", f.zipPath, n)
 		}
 	}
 
 	// The replay reads every bar of both markets and every settlement.
-	feed, err := replay.Open(dir, replay.Options{Symbols: []string{"BTCUSDT"}})
-	if err != nil {
-		t.Fatalf("replay.Open: %v", err)
+	got := archivetest.Replay(t, dir, replay.Options{Symbols: []string{"BTCUSDT"}})
+	if bars := 744 + 696; got.Hours[exchange.Spot] != bars || got.Hours[exchange.Futures] != bars {
+		t.Errorf("replayed %d spot and %d perp hours, want %d each", got.Hours[exchange.Spot], got.Hours[exchange.Futures], bars)
 	}
-	hours := map[exchange.Venue]map[time.Time]bool{exchange.Spot: {}, exchange.Futures: {}}
-	funding := 0
-	for {
-		ev, err := feed.Next(context.Background())
-		if replay.IsEOF(err) {
-			break
-		}
-		if err != nil {
-			t.Fatalf("replay: %v", err)
-		}
-		switch ev.Kind {
-		case exchange.EventQuote:
-			hours[ev.Venue][ev.Time.Truncate(time.Hour)] = true
-		case exchange.EventFunding:
-			funding++
-		}
-	}
-	feed.Close()
-	if bars := 744 + 696; len(hours[exchange.Spot]) != bars || len(hours[exchange.Futures]) != bars {
-		t.Errorf("replayed %d spot and %d perp hours, want %d each", len(hours[exchange.Spot]), len(hours[exchange.Futures]), bars)
-	}
-	if funding != 3*(31+29) {
-		t.Errorf("replayed %d settlements, want %d", funding, 3*(31+29))
+	if got.Funding != 3*(31+29) {
+		t.Errorf("replayed %d settlements, want %d", got.Funding, 3*(31+29))
 	}
 
 	// `carry backtest` with no path: it reads backtest.data_dir, where the fetch laid the files out.
@@ -338,7 +193,7 @@ func TestDataFetchThenBacktest(t *testing.T) {
 	}
 
 	// A re-run is offline: everything comes from the cache.
-	srv.reset()
+	srv.Reset()
 	r = runCarry(t, env, "data", "fetch", "--from", "2024-01", "--to", "2024-02", "--base-url", srv.URL, "--json")
 	if r.code != 0 {
 		t.Fatalf("re-run exit %d:\n%s\n%s", r.code, r.stdout, r.stderr)
@@ -347,7 +202,7 @@ func TestDataFetchThenBacktest(t *testing.T) {
 	if !rep.OK || rep.Counts["cached"] != 6 || rep.Bytes != 0 || len(rep.Files) != 6 || rep.Dir != dir {
 		t.Errorf("re-run report: %+v", rep)
 	}
-	if n := srv.total(); n != 0 {
+	if n := srv.Total(); n != 0 {
 		t.Errorf("the re-run made %d requests, want none", n)
 	}
 	checkCSVs(t, dir, files)
@@ -359,8 +214,8 @@ func TestDataFetchChecksumMismatch(t *testing.T) {
 	files := dfFiles("BTCUSDT", dfJan, dfFeb)
 	srv := newDFArchive(t, files)
 	bad := files[2] // BTCUSDT funding 2024-01
-	good := srv.get(bad.zipPath + ".CHECKSUM")
-	srv.set(bad.zipPath+".CHECKSUM", []byte(strings.Repeat("ab", 32)+"  "+path.Base(bad.zipPath)+"\n"))
+	good := srv.File(bad.zipPath + ".CHECKSUM")
+	srv.Set(bad.zipPath+".CHECKSUM", []byte(strings.Repeat("ab", 32)+"  "+path.Base(bad.zipPath)+"\n"))
 	dir := t.TempDir()
 	env := cleanEnv()
 	args := []string{"data", "fetch", "--symbols", "btcusdt", "--from", "2024-01", "--to", "2024-02", "--dir", dir, "--base-url", srv.URL}
@@ -383,14 +238,14 @@ func TestDataFetchChecksumMismatch(t *testing.T) {
 			t.Errorf("the failed file in the report: %+v", f)
 		}
 	}
-	if n := srv.hits(bad.zipPath); n != 2 {
+	if n := srv.Requests(bad.zipPath); n != 2 {
 		t.Errorf("the mismatched zip was downloaded %d times, want 2 (one retry)", n)
 	}
 	checkCSVs(t, dir, files, bad.csvName)
 
 	// Fixed at the source: the re-run asks only for the file it lacks.
-	srv.set(bad.zipPath+".CHECKSUM", good)
-	srv.reset()
+	srv.Set(bad.zipPath+".CHECKSUM", good)
+	srv.Reset()
 	r = runCarry(t, env, args...)
 	if r.code != 0 {
 		t.Fatalf("re-run exit %d:\n%s\n%s", r.code, r.stdout, r.stderr)
@@ -406,11 +261,11 @@ func TestDataFetchChecksumMismatch(t *testing.T) {
 		if f.zipPath == bad.zipPath {
 			want = 1
 		}
-		if n := srv.hits(f.zipPath); n != want {
+		if n := srv.Requests(f.zipPath); n != want {
 			t.Errorf("re-run: %s requested %d times, want %d", f.zipPath, n, want)
 		}
 	}
-	if n := srv.total(); n != 2 {
+	if n := srv.Total(); n != 2 {
 		t.Errorf("re-run made %d requests, want 2 (the checksum and the zip)", n)
 	}
 	checkCSVs(t, dir, files)
@@ -422,15 +277,15 @@ func TestDataFetchResumesAfterInterrupt(t *testing.T) {
 	files := dfFiles("BTCUSDT", dfJan)
 	srv := newDFArchive(t, files)
 	slow := files[1].zipPath // the perp zip
-	full := srv.get(slow)
-	srv.stallAt(slow, len(full)/2)
+	full := srv.File(slow)
+	srv.Stall(slow, int64(len(full)/2))
 	dir := t.TempDir()
 	args := []string{"data", "fetch", "--symbols", "BTCUSDT", "--from", "2024-01", "--to", "2024-01", "--dir", dir, "--base-url", srv.URL,
 		"--concurrency", "1"}
 
 	p := startCarry(t, cleanEnv(), args...)
 	select {
-	case <-srv.stalled:
+	case <-srv.Stalled():
 	case <-time.After(time.Minute):
 		t.Fatalf("the download did not start:\n%s", p.logs.String())
 	}
@@ -460,7 +315,7 @@ func TestDataFetchResumesAfterInterrupt(t *testing.T) {
 	}
 	checkCSVs(t, dir, files, files[1].csvName, files[2].csvName) // concurrency 1: funding never started
 
-	srv.reset()
+	srv.Reset()
 	r := runCarry(t, cleanEnv(), append(args, "--json")...)
 	if r.code != 0 {
 		t.Fatalf("resume exit %d:\n%s\n%s", r.code, r.stdout, r.stderr)
@@ -471,9 +326,7 @@ func TestDataFetchResumesAfterInterrupt(t *testing.T) {
 			t.Errorf("the interrupted file: %+v", f)
 		}
 	}
-	srv.mu.Lock()
-	ranged, served, spotHits := srv.ranged[slow], srv.served[slow], srv.requests[files[0].zipPath]
-	srv.mu.Unlock()
+	ranged, served, spotHits := srv.Ranged(slow), srv.Served(slow), srv.Requests(files[0].zipPath)
 	if ranged != 1 || served != int64(len(full)-len(full)/2) {
 		t.Errorf("resume: %d ranged requests, %d bytes served; want 1 and the missing %d", ranged, served, len(full)-len(full)/2)
 	}
@@ -552,7 +405,7 @@ func TestDataFetchBadFlags(t *testing.T) {
 			}
 		}
 	}
-	if n := srv.total(); n != 0 {
+	if n := srv.Total(); n != 0 {
 		t.Errorf("bad flags made %d requests to the archive", n)
 	}
 }
@@ -571,7 +424,7 @@ func TestDataFetchRefusesASecondFetch(t *testing.T) {
 	if r.code != exitRefused || !strings.Contains(r.stderr, "is in use by another `carry data fetch`") {
 		t.Fatalf("exit %d, want %d:\n%s", r.code, exitRefused, r.stderr)
 	}
-	if n := srv.total(); n != 0 {
+	if n := srv.Total(); n != 0 {
 		t.Errorf("%d requests while refused", n)
 	}
 	unlock()

@@ -190,7 +190,7 @@ func (r Report) Bytes() int64 {
 func (r Report) Summary() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%d files: %d downloaded (%s), %d cached, %d missing, %d failed", len(r.Files),
-		r.Count(Downloaded), humanBytes(r.Bytes()), r.Count(Cached), r.Count(Missing), r.Count(Failed))
+		r.Count(Downloaded), HumanBytes(r.Bytes()), r.Count(Cached), r.Count(Missing), r.Count(Failed))
 	if n := r.Count(Canceled); n > 0 {
 		fmt.Fprintf(&b, ", %d canceled", n)
 	}
@@ -207,7 +207,9 @@ func (r Report) Summary() string {
 	return b.String()
 }
 
-func humanBytes(n int64) string {
+// HumanBytes formats a byte count for a person in binary units, one decimal: "512 B", "2.0 KiB", "3.5 MiB",
+// "1.2 GiB".
+func HumanBytes(n int64) string {
 	switch {
 	case n >= 1<<30:
 		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))

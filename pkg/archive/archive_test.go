@@ -1,17 +1,11 @@
 package archive
 
 import (
-	"archive/zip"
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
 	"os"
-	"path"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -19,6 +13,7 @@ import (
 	"time"
 
 	"github.com/carry-trading/carry/exchange"
+	"github.com/carry-trading/carry/pkg/archive/archivetest"
 	"github.com/carry-trading/carry/pkg/replay"
 )
 
@@ -59,25 +54,8 @@ func monthCSV(kind Kind, m Month) []byte {
 	return b.Bytes()
 }
 
-// zipOf packs one CSV the way the archive does.
-func zipOf(name string, csv []byte) []byte {
-	var b bytes.Buffer
-	zw := zip.NewWriter(&b)
-	w, err := zw.Create(name)
-	if err != nil {
-		panic(err)
-	}
-	if _, err := w.Write(csv); err != nil {
-		panic(err)
-	}
-	if err := zw.Close(); err != nil {
-		panic(err)
-	}
-	return b.Bytes()
-}
-
 type fixture struct {
-	files map[string][]byte // URL path → body, zips and checksums
+	files map[string][]byte // URL path → body, zips and checksums: what archivetest.NewServer serves
 	csv   map[string][]byte // laid-out name → expected content
 	zips  map[string]string // laid-out name → zip URL path
 }
@@ -87,114 +65,11 @@ func newFixture(symbol string, months ...Month) *fixture {
 	req := Request{Symbols: []string{symbol}, From: months[0], To: months[len(months)-1], Interval: "1h", Kinds: AllKinds()}
 	for _, j := range req.jobs() {
 		csv := monthCSV(j.kind, j.month)
-		name := path.Base(j.remote)
-		z := zipOf(strings.TrimSuffix(name, ".zip")+".csv", csv)
-		sum := sha256.Sum256(z)
-		fx.files["/"+j.remote] = z
-		fx.files["/"+j.remote+".CHECKSUM"] = []byte(hex.EncodeToString(sum[:]) + "  " + name + "\n")
+		archivetest.Publish(fx.files, "/"+j.remote, csv)
 		fx.csv[j.csv] = csv
 		fx.zips[j.csv] = "/" + j.remote
 	}
 	return fx
-}
-
-// --- a fake archive over HTTP ---
-
-type server struct {
-	*httptest.Server
-	mu          sync.Mutex
-	files       map[string][]byte
-	ignoreRange bool
-	served      map[string]int64 // body bytes written per path
-	requests    map[string]int
-	ranged      map[string]int // requests that carried a Range header
-	corruptOnce map[string]bool
-	stall       map[string]int64 // serve this many bytes then hang until the client goes away (once)
-	fail503     map[string]int   // answer 503 this many times first
-	started     chan string      // a stalled body reached its hang
-}
-
-func newServer(t *testing.T, files map[string][]byte) *server {
-	s := &server{files: files, served: map[string]int64{}, requests: map[string]int{}, ranged: map[string]int{},
-		corruptOnce: map[string]bool{}, stall: map[string]int64{}, fail503: map[string]int{},
-		started: make(chan string, 16)}
-	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
-	t.Cleanup(s.Close)
-	return s
-}
-
-type countingWriter struct {
-	http.ResponseWriter
-	n *int64
-}
-
-func (c countingWriter) Write(p []byte) (int, error) {
-	n, err := c.ResponseWriter.Write(p)
-	*c.n += int64(n)
-	return n, err
-}
-
-func (s *server) serve(w http.ResponseWriter, r *http.Request) {
-	p := r.URL.Path
-	s.mu.Lock()
-	s.requests[p]++
-	if r.Header.Get("Range") != "" {
-		s.ranged[p]++
-	}
-	body, ok := s.files[p]
-	if s.corruptOnce[p] {
-		delete(s.corruptOnce, p)
-		body = append([]byte(nil), body...)
-		body[len(body)/2] ^= 0xff
-	}
-	stallAt, stall := s.stall[p]
-	delete(s.stall, p)
-	fail := s.fail503[p] > 0
-	if fail {
-		s.fail503[p]--
-	}
-	ignore := s.ignoreRange
-	s.mu.Unlock()
-
-	var n int64
-	defer func() {
-		s.mu.Lock()
-		s.served[p] += n
-		s.mu.Unlock()
-	}()
-	switch {
-	case fail:
-		http.Error(w, "busy", http.StatusServiceUnavailable)
-		return
-	case !ok:
-		http.NotFound(w, r)
-		return
-	case stall:
-		w.Header().Set("Content-Length", fmt.Sprint(len(body)))
-		w.WriteHeader(http.StatusOK)
-		m, _ := w.Write(body[:stallAt])
-		n += int64(m)
-		w.(http.Flusher).Flush()
-		s.started <- p
-		<-r.Context().Done()
-		return
-	}
-	if ignore {
-		r.Header.Del("Range")
-	}
-	http.ServeContent(countingWriter{w, &n}, r, path.Base(p), time.Time{}, bytes.NewReader(body))
-}
-
-func (s *server) count(m map[string]int64, p string) int64 {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return m[p]
-}
-
-func (s *server) reqs(p string) (all, ranged int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.requests[p], s.ranged[p]
 }
 
 // --- helpers ---
@@ -247,47 +122,11 @@ func result(rep Report, kind Kind, m Month) FileResult {
 	return FileResult{}
 }
 
-// readReplay replays the directory to the end and counts the hours with quotes per venue (the bars read)
-// and the funding events.
-func readReplay(t *testing.T, dir string) (quotes map[exchange.Venue]int, funding int, first, last time.Time) {
-	t.Helper()
-	feed, err := replay.Open(dir, replay.Options{Symbols: []string{"BTCUSDT"}, Interval: "1h"})
-	if err != nil {
-		t.Fatalf("replay.Open: %v", err)
-	}
-	defer feed.Close()
-	quotes = map[exchange.Venue]int{}
-	seen := map[exchange.Venue]map[time.Time]bool{exchange.Spot: {}, exchange.Futures: {}}
-	for {
-		ev, err := feed.Next(context.Background())
-		if replay.IsEOF(err) {
-			break
-		}
-		if err != nil {
-			t.Fatalf("replay: %v", err)
-		}
-		if first.IsZero() {
-			first = ev.Time
-		}
-		last = ev.Time
-		switch ev.Kind {
-		case exchange.EventQuote:
-			if h := ev.Time.Truncate(time.Hour); !seen[ev.Venue][h] {
-				seen[ev.Venue][h] = true
-				quotes[ev.Venue]++
-			}
-		case exchange.EventFunding:
-			funding++
-		}
-	}
-	return quotes, funding, first, last
-}
-
 // --- tests ---
 
 func TestFetchAllAndReplay(t *testing.T) {
 	fx := newFixture("BTCUSDT", jan, feb)
-	srv := newServer(t, fx.files)
+	srv := archivetest.NewServer(t, fx.files)
 	dir := t.TempDir()
 	var mu sync.Mutex
 	var events []Progress
@@ -339,16 +178,16 @@ func TestFetchAllAndReplay(t *testing.T) {
 
 	// The contract: the replay reads the laid-out files. January and February 2024 have 744 + 696 hourly
 	// bars per market and three settlements a day.
-	quotes, funding, first, last := readReplay(t, dir)
+	got := archivetest.Replay(t, dir, replay.Options{Symbols: []string{"BTCUSDT"}, Interval: "1h"})
 	bars := 744 + 696
-	if quotes[exchange.Spot] != bars || quotes[exchange.Futures] != bars {
-		t.Errorf("hours quoted %v, want %d per market", quotes, bars)
+	if got.Hours[exchange.Spot] != bars || got.Hours[exchange.Futures] != bars {
+		t.Errorf("hours quoted %v, want %d per market", got.Hours, bars)
 	}
-	if funding != 3*(31+29) {
-		t.Errorf("funding events %d, want %d", funding, 3*(31+29))
+	if got.Funding != 3*(31+29) {
+		t.Errorf("funding events %d, want %d", got.Funding, 3*(31+29))
 	}
-	if !first.Equal(jan.Start()) || last.Before(time.Date(2024, 2, 29, 23, 0, 0, 0, time.UTC)) {
-		t.Errorf("replay spans %v → %v", first, last)
+	if !got.First.Equal(jan.Start()) || got.Last.Before(time.Date(2024, 2, 29, 23, 0, 0, 0, time.UTC)) {
+		t.Errorf("replay spans %v → %v", got.First, got.Last)
 	}
 
 	// A re-run is offline: with the server gone every file comes from the cache.
@@ -370,7 +209,7 @@ func TestFetchAllAndReplay(t *testing.T) {
 
 func TestResumeWithRange(t *testing.T) {
 	fx := newFixture("BTCUSDT", jan, feb)
-	srv := newServer(t, fx.files)
+	srv := archivetest.NewServer(t, fx.files)
 	dir := t.TempDir()
 	zp := fx.zips["BTCUSDT-spot-1h-2024-01.csv"]
 	full := fx.files[zp]
@@ -390,10 +229,10 @@ func TestResumeWithRange(t *testing.T) {
 	if f.Status != Downloaded || !f.Resumed {
 		t.Fatalf("resumed file: %+v", f)
 	}
-	if got := srv.count(srv.served, zp); got != int64(len(full))-half {
+	if got := srv.Served(zp); got != int64(len(full))-half {
 		t.Errorf("server sent %d bytes of the zip, want the missing %d", got, int64(len(full))-half)
 	}
-	if _, ranged := srv.reqs(zp); ranged != 1 {
+	if ranged := srv.Ranged(zp); ranged != 1 {
 		t.Errorf("%d ranged requests", ranged)
 	}
 	if _, err := os.Stat(part); !os.IsNotExist(err) {
@@ -404,8 +243,8 @@ func TestResumeWithRange(t *testing.T) {
 
 func TestServerIgnoresRange(t *testing.T) {
 	fx := newFixture("BTCUSDT", jan)
-	srv := newServer(t, fx.files)
-	srv.ignoreRange = true
+	srv := archivetest.NewServer(t, fx.files)
+	srv.IgnoreRange(true)
 	dir := t.TempDir()
 	zp := fx.zips["BTCUSDT-perp-1h-2024-01.csv"]
 	full := fx.files[zp]
@@ -426,7 +265,7 @@ func TestServerIgnoresRange(t *testing.T) {
 	if f.Status != Downloaded || f.Resumed || f.Attempts != 1 {
 		t.Fatalf("restarted file: %+v", f)
 	}
-	if got := srv.count(srv.served, zp); got != int64(len(full)) {
+	if got := srv.Served(zp); got != int64(len(full)) {
 		t.Errorf("server sent %d bytes, want the whole %d", got, len(full))
 	}
 	checkLaidOut(t, dir, fx)
@@ -437,8 +276,8 @@ func TestChecksumMismatch(t *testing.T) {
 	bad := fx.zips["BTCUSDT-fundingRate-2024-01.csv"]
 	fx.files[bad+".CHECKSUM"] = []byte(strings.Repeat("ab", 32) + "  BTCUSDT-fundingRate-2024-01.zip\n")
 	flaky := fx.zips["BTCUSDT-spot-1h-2024-02.csv"]
-	srv := newServer(t, fx.files)
-	srv.corruptOnce[flaky] = true // corrupted in transit once: the second download is good
+	srv := archivetest.NewServer(t, fx.files)
+	srv.CorruptOnce(flaky) // corrupted in transit once: the second download is good
 	dir := t.TempDir()
 	rep, err := Fetch(context.Background(), request(srv.URL, dir), nil)
 	if !errors.Is(err, ErrIncomplete) {
@@ -448,7 +287,7 @@ func TestChecksumMismatch(t *testing.T) {
 	if f.Status != Failed || !errors.Is(f.Err, ErrChecksum) || f.Attempts != 2 {
 		t.Fatalf("mismatched file: %+v", f)
 	}
-	if n, _ := srv.reqs(bad); n != 2 {
+	if n := srv.Requests(bad); n != 2 {
 		t.Errorf("the mismatched zip was requested %d times, want 2 (one retry)", n)
 	}
 	if _, err := os.Stat(f.Zip); !os.IsNotExist(err) {
@@ -477,8 +316,8 @@ func TestMissingMonth(t *testing.T) {
 	delete(fx.files, gone+".CHECKSUM")
 	noSum := fx.zips["BTCUSDT-spot-1h-2024-02.csv"]
 	delete(fx.files, noSum+".CHECKSUM") // the zip is there, its checksum is not
-	srv := newServer(t, fx.files)
-	srv.fail503["/"+strings.TrimPrefix(fx.zips["BTCUSDT-spot-1h-2024-01.csv"], "/")+".CHECKSUM"] = 2 // retried
+	srv := archivetest.NewServer(t, fx.files)
+	srv.Fail503("/"+strings.TrimPrefix(fx.zips["BTCUSDT-spot-1h-2024-01.csv"], "/")+".CHECKSUM", 2) // retried
 	dir := t.TempDir()
 	req := request(srv.URL, dir)
 	req.Concurrency = 1
@@ -505,7 +344,7 @@ func TestMissingMonth(t *testing.T) {
 	checkLaidOut(t, dir, fx, "BTCUSDT-perp-1h-2024-02.csv", "BTCUSDT-spot-1h-2024-02.csv")
 
 	// Only missing months: no error.
-	delete(fx.files, noSum)
+	srv.Delete(noSum)
 	rep, err = Fetch(context.Background(), req, nil)
 	if err != nil || rep.Count(Missing) != 2 || rep.Count(Cached) != 4 {
 		t.Errorf("missing only: %v\n%s", err, rep.Summary())
@@ -516,8 +355,8 @@ func TestCancelThenResume(t *testing.T) {
 	fx := newFixture("BTCUSDT", jan)
 	zp := fx.zips["BTCUSDT-spot-1h-2024-01.csv"]
 	full := fx.files[zp]
-	srv := newServer(t, fx.files)
-	srv.stall[zp] = int64(len(full) / 2)
+	srv := archivetest.NewServer(t, fx.files)
+	srv.Stall(zp, int64(len(full)/2))
 	dir := t.TempDir()
 	req := request(srv.URL, dir)
 	req.To = jan
@@ -551,7 +390,7 @@ func TestCancelThenResume(t *testing.T) {
 	}
 
 	// The next run continues where the first stopped.
-	served := srv.count(srv.served, zp)
+	served := srv.Served(zp)
 	rep, err = Fetch(context.Background(), req, nil)
 	if err != nil {
 		t.Fatalf("resume: %v\n%s", err, rep.Summary())
@@ -559,7 +398,7 @@ func TestCancelThenResume(t *testing.T) {
 	if f := result(rep, Spot, jan); f.Status != Downloaded || !f.Resumed {
 		t.Errorf("after cancel: %+v", f)
 	}
-	if got := srv.count(srv.served, zp) - served; got != int64(len(full))-have {
+	if got := srv.Served(zp) - served; got != int64(len(full))-have {
 		t.Errorf("second run fetched %d bytes of the zip, want the missing %d", got, int64(len(full))-have)
 	}
 	checkLaidOut(t, dir, fx)
@@ -568,8 +407,8 @@ func TestCancelThenResume(t *testing.T) {
 func TestStallTimeoutRetries(t *testing.T) {
 	fx := newFixture("BTCUSDT", jan)
 	zp := fx.zips["BTCUSDT-fundingRate-2024-01.csv"]
-	srv := newServer(t, fx.files)
-	srv.stall[zp] = 10 // hangs once after 10 bytes
+	srv := archivetest.NewServer(t, fx.files)
+	srv.Stall(zp, 10) // hangs once after 10 bytes
 	dir := t.TempDir()
 	req := request(srv.URL, dir)
 	req.To, req.Timeout = jan, 300*time.Millisecond
@@ -583,7 +422,7 @@ func TestStallTimeoutRetries(t *testing.T) {
 	checkLaidOut(t, dir, fx)
 
 	// With no retries the stall fails the file and says why.
-	srv.stall[fx.zips["BTCUSDT-perp-1h-2024-01.csv"]] = 10
+	srv.Stall(fx.zips["BTCUSDT-perp-1h-2024-01.csv"], 10)
 	for _, name := range []string{"BTCUSDT-perp-1h-2024-01.csv"} {
 		os.Remove(filepath.Join(dir, name))
 		z := filepath.Join(dir, "cache", filepath.FromSlash(fx.zips[name][1:]))

@@ -10,6 +10,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/carry-trading/carry/exchange"
+	"github.com/carry-trading/carry/exchange/exchangetest"
 	"github.com/carry-trading/carry/strategy/executor"
 	"github.com/carry-trading/carry/strategy/pair"
 )
@@ -55,7 +56,7 @@ func BenchmarkDecisionToLegs(b *testing.B) {
 	h := &handOff{Venue: r.venue}
 	exec := executor.New(executor.Config{OrderType: exchange.Market, MaxUnhedged: 3 * time.Second, OrderTimeout: time.Second, MaxRepairAttempts: 2,
 		QuoteAsset: "USDT", Leverage: 2}, h, r.st, r.clock, zerolog.Nop(), r.acct, executor.Options{})
-	exec.SetMarket("BTCUSDT", executor.Market{Spot: btcSpot(), Perp: btcPerp(), SpotFee: exchange.Fees{Taker: d("0.001")}, PerpFee: exchange.Fees{Taker: d("0.0005")}})
+	exec.SetMarket("BTCUSDT", executor.Market{Spot: exchangetest.BTCSpot(), Perp: exchangetest.BTCPerp(), SpotFee: exchange.Fees{Taker: d("0.001")}, PerpFee: exchange.Fees{Taker: d("0.0005")}})
 	if _, err := r.venue.Transfer(ctx, exchange.TransferRequest{Kind: exchange.SpotToFutures, Asset: "USDT", Amount: d("20000")}); err != nil {
 		b.Fatal(err)
 	}

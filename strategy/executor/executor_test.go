@@ -15,6 +15,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/carry-trading/carry/exchange"
+	"github.com/carry-trading/carry/exchange/exchangetest"
 	"github.com/carry-trading/carry/exchange/paper"
 	"github.com/carry-trading/carry/pkg/clock"
 	"github.com/carry-trading/carry/pkg/pgtest"
@@ -50,16 +51,6 @@ func d(s string) decimal.Decimal { return decimal.RequireFromString(s) }
 
 var t0 = time.Date(2021, 3, 1, 4, 0, 0, 0, time.UTC)
 
-func btcSpot() exchange.Instrument {
-	return exchange.Instrument{Venue: exchange.Spot, Symbol: "BTCUSDT", Base: "BTC", Quote: "USDT", Trading: true,
-		TickSize: d("0.01"), StepSize: d("0.00001"), MinQty: d("0.00001"), MaxQty: d("9000"), MinNotional: d("5"), MinNotionalMarket: true}
-}
-
-func btcPerp() exchange.Instrument {
-	return exchange.Instrument{Venue: exchange.Futures, Symbol: "BTCUSDT", Base: "BTC", Quote: "USDT", Trading: true,
-		TickSize: d("0.1"), StepSize: d("0.001"), MinQty: d("0.001"), MaxQty: d("1000"), MinNotional: d("100")}
-}
-
 // rig is an executor on a paper venue over a real Postgres journal.
 type rig struct {
 	t      testing.TB
@@ -83,7 +74,7 @@ func newRig(t testing.TB, tweak func(*executor.Config)) *rig {
 	clk := clock.NewSim(t0)
 	venue, err := paper.New(ctx, paper.Config{
 		Quote:       "USDT",
-		Instruments: []exchange.Instrument{btcSpot(), btcPerp()},
+		Instruments: []exchange.Instrument{exchangetest.BTCSpot(), exchangetest.BTCPerp()},
 		Fees: map[exchange.Venue]exchange.Fees{
 			exchange.Spot:    {Maker: d("0.001"), Taker: d("0.001")},
 			exchange.Futures: {Maker: d("0.0002"), Taker: d("0.0005")},
@@ -104,7 +95,7 @@ func newRig(t testing.TB, tweak func(*executor.Config)) *rig {
 	r.exec = executor.New(cfg, venue, st, clk, zerolog.Nop(), acct, executor.Options{
 		Alert: func(a executor.Alert) { r.mu.Lock(); r.alerts = append(r.alerts, a); r.mu.Unlock() },
 	})
-	r.exec.SetMarket("BTCUSDT", executor.Market{Spot: btcSpot(), Perp: btcPerp(),
+	r.exec.SetMarket("BTCUSDT", executor.Market{Spot: exchangetest.BTCSpot(), Perp: exchangetest.BTCPerp(),
 		SpotFee: exchange.Fees{Maker: d("0.001"), Taker: d("0.001")}, PerpFee: exchange.Fees{Maker: d("0.0002"), Taker: d("0.0005")}})
 	return r
 }
@@ -397,7 +388,7 @@ func TestRepairThatFailsHalts(t *testing.T) {
 					})
 				}
 			}})
-	r.exec.SetMarket("BTCUSDT", executor.Market{Spot: btcSpot(), Perp: btcPerp(), SpotFee: exchange.Fees{Taker: d("0.001")}, PerpFee: exchange.Fees{Taker: d("0.0005")}})
+	r.exec.SetMarket("BTCUSDT", executor.Market{Spot: exchangetest.BTCSpot(), Perp: exchangetest.BTCPerp(), SpotFee: exchange.Fees{Taker: d("0.001")}, PerpFee: exchange.Fees{Taker: d("0.0005")}})
 	r.venue.Faults().RejectNext(exchange.Futures, -2019, "Margin is insufficient.")
 	p, err := r.exec.Open(context.Background(), "BTCUSDT", pair.Carry, d("0.1"), "test")
 	if !errors.Is(err, executor.ErrHalted) {
@@ -511,7 +502,7 @@ func TestPreTradeRefusalClosesPendingPair(t *testing.T) {
 	}
 	exec := executor.New(executor.Config{MaxUnhedged: time.Second, OrderTimeout: time.Second, MaxRepairAttempts: 2, QuoteAsset: "USDT", Leverage: 2},
 		r.venue, r.st, r.clock, zerolog.Nop(), r.acct, executor.Options{PreTrade: refuse})
-	exec.SetMarket("BTCUSDT", executor.Market{Spot: btcSpot(), Perp: btcPerp(), SpotFee: exchange.Fees{Taker: d("0.001")}})
+	exec.SetMarket("BTCUSDT", executor.Market{Spot: exchangetest.BTCSpot(), Perp: exchangetest.BTCPerp(), SpotFee: exchange.Fees{Taker: d("0.001")}})
 	p, err := exec.Open(context.Background(), "BTCUSDT", pair.Carry, d("0.1"), "test")
 	if err != nil {
 		t.Fatal(err)
