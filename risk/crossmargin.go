@@ -22,8 +22,8 @@ import (
 //	level ≤ call − ½(call − liq)       → flatten the reverse pairs
 //	level ≤ call − ¾(call − liq)       → halt
 //
-// Reverse carry is not traded yet; the math and its thresholds are here so the engine has one place to
-// plug it in (Input.CrossMargin).
+// The guard (strategy/guard) fills Input.CrossMargin from the venue's margin account whenever reverse
+// pairs are held; the actions it yields go through the same ladder as the futures pools'.
 
 // CrossMargin is the cross-margin wallet and the prices that value its assets in the quote asset.
 type CrossMargin struct {

@@ -55,3 +55,21 @@ func TestConfigShowAppliesEnvironment(t *testing.T) {
 		t.Fatalf("env override missing from config show (exit %d):\n%s%s", r.code, r.stdout, r.stderr)
 	}
 }
+
+// Usage mistakes — a missing or extra argument, an unknown command or flag — exit 2 and say what is wrong.
+func TestUsageMistakesExit2(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		says string
+	}{
+		{[]string{"unwind"}, "accepts 1 arg(s), received 0"},
+		{[]string{"status", "extra"}, `unknown command "extra"`},
+		{[]string{"frobnicate"}, `unknown command "frobnicate"`},
+		{[]string{"status", "--frobnicate"}, "unknown flag: --frobnicate"},
+	} {
+		r := runCarry(t, cleanEnv(), tc.args...)
+		if r.code != exitUsage || !strings.Contains(r.stderr, tc.says) {
+			t.Errorf("carry %v: exit %d, stderr %q; want exit %d saying %q", tc.args, r.code, r.stderr, exitUsage, tc.says)
+		}
+	}
+}

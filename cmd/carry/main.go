@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 )
 
 func main() {
@@ -18,7 +19,7 @@ const (
 	exitOK       = 0
 	exitFailure  = 1 // the command failed at run time
 	exitUsage    = 2 // bad flags, arguments or configuration
-	exitRefused  = 3 // refused: another bot holds the account, trading halted, a limit
+	exitRefused  = 3 // refused: another bot holds the account, or live mode's start-up checks (API key, clock)
 	exitNotFound = 4 // nothing matched (no such pair or symbol)
 	exitAborted  = 5 // the operator answered no
 )
@@ -47,6 +48,9 @@ func exitCode(err error) int {
 	var ee *exitError
 	if errors.As(err, &ee) {
 		return ee.code
+	}
+	if strings.HasPrefix(err.Error(), "unknown command ") { // cobra's, which has no error type of its own
+		return exitUsage
 	}
 	return exitFailure
 }

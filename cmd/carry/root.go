@@ -81,7 +81,23 @@ func newRootCmd() *cobra.Command {
 		a.stateCmd("resume", strategy.CmdResume, "Resume trading after a halt or reduce-only"),
 		a.stateCmd("reduce-only", strategy.CmdReduceOnly, "Only exposure-reducing orders: no new pairs"),
 	)
+	usageArgs(root)
 	return root
+}
+
+// usageArgs makes a wrong number of arguments a usage error (exit 2), like a bad flag.
+func usageArgs(c *cobra.Command) {
+	if check := c.Args; check != nil {
+		c.Args = func(cmd *cobra.Command, args []string) error {
+			if err := check(cmd, args); err != nil {
+				return withCode(exitUsage, err)
+			}
+			return nil
+		}
+	}
+	for _, sub := range c.Commands() {
+		usageArgs(sub)
+	}
 }
 
 // load reads and validates the configuration (once) and builds the logger.

@@ -110,8 +110,8 @@ func (e *Executor) Hedge(ctx context.Context, pairID int64, reason string) (pair
 	return p, err
 }
 
-// Adjust sends one corrective order on one leg of an open pair (risk's hedge-drift correction of dust
-// below the level tolerance), committed like every other round.
+// Adjust sends one corrective order on one leg of an open pair (risk's hedge-drift correction, for a drift
+// beyond the band that is at least one lot step), committed like every other round.
 func (e *Executor) Adjust(ctx context.Context, pairID int64, leg pair.Leg, grow bool, qty decimal.Decimal, reason string) (pair.Pair, error) {
 	p, err := e.j.GetPair(ctx, pairID)
 	if err != nil {
