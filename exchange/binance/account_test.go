@@ -286,6 +286,20 @@ func TestCheckAccount(t *testing.T) {
 		srv.SetTimeOffset(-3 * time.Second)
 		refused(t, srv, fakeConfig(srv), "chrony", "off Binance")
 	})
+	t.Run("a check that cannot complete is not a refusal", func(t *testing.T) {
+		for _, f := range []fakebinance.Fault{
+			{Kind: fakebinance.FaultStatus, Path: "/sapi/v1/account/apiRestrictions", Status: 503},
+			{Kind: fakebinance.FaultDrop, Path: "/sapi/v1/account/apiRestrictions"},
+			{Kind: fakebinance.FaultStatus, Path: "/fapi/v1/accountConfig", Status: 502},
+		} {
+			srv := fundedFake(t, fakebinance.Options{})
+			must(t, srv.InjectFault(f))
+			err := newClient(t, fakeConfig(srv)).CheckAccount(ctx)
+			if err == nil || errors.Is(err, binance.ErrRefused) || !strings.Contains(err.Error(), "could not complete") {
+				t.Errorf("%s on %s: got %v, want an ordinary error (a restart retries it), not a refusal", f.Kind, f.Path, err)
+			}
+		}
+	})
 	t.Run("hedge mode with positions is refused", func(t *testing.T) {
 		srv := fundedFake(t, fakebinance.Options{})
 		must(t, srv.SetPosition("BTCUSDT", d("0.1"), d("60000")))

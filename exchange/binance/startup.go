@@ -94,14 +94,19 @@ func (c *Client) CheckClock(ctx context.Context) error {
 	return nil
 }
 
-// refuse marks an error that stops a live start.
+// refuse marks an error that stops a live start: Binance's definite answer about the key or the account.
+// A check that could not complete (network, timeout, rate limit, Binance's 10xx server and network codes)
+// is not a refusal: the start fails as an ordinary error, which a supervisor retries.
 func refuse(err error) error {
+	if errors.Is(err, ErrRefused) {
+		return err
+	}
 	var ae *AuthError
 	if errors.As(err, &ae) {
 		return fmt.Errorf("%w: %w", ErrRefused, err)
 	}
-	if errors.Is(err, ErrRefused) {
-		return err
+	if a, ok := apiError(err); ok && a.Code != 0 && (a.Code == codeTimestamp || a.Code > -1000 || a.Code < -1099) {
+		return fmt.Errorf("%w: %w", ErrRefused, err)
 	}
-	return fmt.Errorf("%w: %w", ErrRefused, err)
+	return fmt.Errorf("the start-up check of the API key could not complete (Binance unreachable or failing; nothing was decided about the key): %w", err)
 }
