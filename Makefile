@@ -19,14 +19,15 @@ run: build
 
 # The whole suite with the race detector, against a throwaway Postgres that is removed afterwards.
 test: build
-	@scripts/ensure-postgres.sh
+	@scripts/ensure-postgres.sh --always
 	$(BIN) dev with-postgres -- $(GO) test -race -count=1 -timeout 20m $(PKGS)
 
 test-short: build
+	@scripts/ensure-postgres.sh --always
 	$(BIN) dev with-postgres -- $(GO) test -short -count=1 $(PKGS)
 
 bench: build
-	@scripts/ensure-postgres.sh
+	@scripts/ensure-postgres.sh --always
 	$(BIN) dev with-postgres -- $(GO) test -run '^$$' -bench . -benchmem -benchtime 2s $(PKGS)
 
 lint: fmt vet

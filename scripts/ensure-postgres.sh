@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
 # Makes sure the PostgreSQL server binaries (initdb, pg_ctl, postgres) exist; installs Debian's postgresql
 # package when they do not. carry runs its own private cluster with them when DATABASE_URL is unset.
+# With --always the binaries are needed even when DATABASE_URL is set (make test and make bench run a
+# throwaway cluster of their own).
 set -euo pipefail
+
+always=""
+[ "${1:-}" = "--always" ] && always=1
 
 have_pg() {
   command -v pg_ctl >/dev/null 2>&1 && command -v initdb >/dev/null 2>&1 && return 0
   compgen -G "/usr/lib/postgresql/*/bin/pg_ctl" >/dev/null 2>&1
 }
 
-if [ -n "${DATABASE_URL:-}" ] || have_pg; then
+if have_pg || { [ -n "${DATABASE_URL:-}" ] && [ -z "$always" ]; }; then
   exit 0
 fi
 
