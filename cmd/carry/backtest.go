@@ -38,7 +38,18 @@ func (a *app) backtestCmd() *cobra.Command {
 		Long: `Replays recorded Binance data (backtest.data_dir, e.g. testdata/binance or what ` + "`carry data fetch`" + ` laid out)
 through the same engine as paper and live mode — signals, policy, executor, risk — with paper venues on a
 simulated clock. It prints the report, and writes result.json, chart.html and chart.png to the output
-directory; the run is recorded in Postgres (backtest_runs).`,
+directory; the run is recorded in Postgres (backtest_runs). The report's data line shows the kline interval
+replayed.
+
+Exchange filters (tick, step, minimum quantity and order value) and funding caps come from Binance answers
+embedded in carry (captured in 2026: spot filters for BTCUSDT, ETHUSDT and XVGUSDT only, every perpetual's).
+Saved answers in the data directory take precedence, in Binance's own format:
+  exchangeInfo-spot.json      GET /api/v3/exchangeInfo   (symbols it lacks fall back to the embedded ones)
+  exchangeInfo-futures.json   GET /fapi/v1/exchangeInfo  (likewise)
+  fundingInfo.json            GET /fapi/v1/fundingInfo   (replaces the embedded one; the symbols it omits are
+                                                          on Binance's default cap, ±2%)
+A symbol with a perpetual but no spot filters gets approximate ones (the perpetual's tick and step, minimum
+order 5 in the quote asset), with a warning and a note in the report; a symbol without a perpetual is left out.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			a.mode = config.ModeBacktest
@@ -152,7 +163,7 @@ func (a *app) runBacktest(ctx context.Context, o backtestOpts, progress io.Write
 	phase := func(what string) { a.log.Debug().Dur("since_start", time.Since(started)).Msg(what) }
 	phase("database open")
 	name := fmt.Sprintf("%s/bt-%s", cfg.Account.Name, started.UTC().Format("20060102-150405.000"))
-	s, src, err := a.backtestSystem(ctx, db, name)
+	s, src, markets, err := a.openBacktest(ctx, db, name)
 	if err != nil {
 		return nil, err
 	}
@@ -226,8 +237,8 @@ func (a *app) runBacktest(ctx context.Context, o backtestOpts, progress io.Write
 		return nil, b.err
 	}
 
-	run := report.Run{Meta: report.Meta{Title: "carry backtest", Symbols: s.symbols, Interval: "1h", Start: firstSample(rec.book, from), End: end,
-		Quote: cfg.Universe.QuoteAsset, DataDir: cfg.Backtest.DataDir, Version: version, Notes: backtestNotes(cfg)}, Strategy: *rec.book}
+	run := report.Run{Meta: report.Meta{Title: "carry backtest", Symbols: s.symbols, Interval: src.Interval(), Start: firstSample(rec.book, from), End: end,
+		Quote: cfg.Universe.QuoteAsset, DataDir: cfg.Backtest.DataDir, Version: version, Notes: backtestNotes(cfg, markets)}, Strategy: *rec.book}
 	if !o.noBaseline {
 		run.Baseline = &b.res.Book
 		run.Meta.Notes = append(run.Meta.Notes, "baseline: one pair of constant quantity held the whole span, its margin assumed always sufficient (never liquidated)")
@@ -334,13 +345,14 @@ func firstSample(b *report.Book, from time.Time) time.Time {
 	return time.Time{}
 }
 
-func backtestNotes(c *config.Config) []string {
-	return []string{
+func backtestNotes(c *config.Config, m *backtestMarkets) []string {
+	notes := []string{
 		fmt.Sprintf("capital %s %s, per symbol at most %s, leverage %dx, reserve %s", c.Capital.Total, c.Universe.QuoteAsset, c.Capital.PerSymbolMax, c.Capital.Leverage, c.Capital.Reserve),
 		fmt.Sprintf("fees: spot taker %s, perp taker %s; paper slippage %s; spreads spot %s perp %s", c.Fees.SpotTaker, c.Fees.PerpTaker, c.Paper.Slippage, c.Backtest.SpotSpread, c.Backtest.PerpSpread),
 		fmt.Sprintf("entry at net carry ≥ %s/yr with break-even ≤ %s; exit below %s/yr for %d settlements", c.Strategy.EntryAPR, c.Strategy.MaxBreakeven, c.Strategy.ExitAPR, c.Strategy.ExitSettlements),
 		"quotes: bar opens and closes only (the intra-bar extremes move the perp mark, for risk and liquidation)",
 	}
+	return append(notes, m.notes()...)
 }
 
 // progressBar shows the simulated date while a backtest runs, on a terminal only.

@@ -74,64 +74,64 @@ func (a *app) paperConfig(instruments []exchange.Instrument, intervals map[strin
 // backtestSystem replays recorded data through paper venues on a simulated clock. Each run has an account
 // of its own, so runs never mix.
 func (a *app) backtestSystem(ctx context.Context, db *database, runName string) (*system, strategy.Source, error) {
+	s, feed, _, err := a.openBacktest(ctx, db, runName)
+	if err != nil {
+		return nil, nil, err
+	}
+	return s, feed, nil
+}
+
+// openBacktest is backtestSystem, also returning the replay and the exchange information it trades with
+// (for the report).
+func (a *app) openBacktest(ctx context.Context, db *database, runName string) (*system, *replay.Feed, *backtestMarkets, error) {
 	cfg := a.cfg
 	symbols, err := symbolsWithData(cfg.Backtest.DataDir, cfg.Universe.Symbols)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if missing := difference(cfg.Universe.Symbols, symbols); len(missing) > 0 {
 		a.log.Warn().Strs("left_out", missing).Strs("backtesting", symbols).Str("data_dir", cfg.Backtest.DataDir).
 			Msg("no recorded data for some symbols of the universe")
 	}
-	spot, fut, err := binance.SnapshotInstruments()
+	mk, err := loadBacktestMarkets(cfg.Backtest.DataDir, symbols)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	var instruments []exchange.Instrument
-	spotTicks, perpTicks := map[string]decimal.Decimal{}, map[string]decimal.Decimal{}
-	for _, in := range append(spot, fut...) {
-		if !contains(symbols, in.Symbol) {
-			continue
-		}
-		in.Trading = true // the snapshot is from 2026; the backtest trades the symbols its data has
-		instruments = append(instruments, in)
-		if in.Venue == exchange.Spot {
-			spotTicks[in.Symbol] = in.TickSize
-		} else {
-			perpTicks[in.Symbol] = in.TickSize
-		}
+	for _, w := range mk.warnings() {
+		a.log.Warn().Str("data_dir", cfg.Backtest.DataDir).Msg(w)
 	}
+	symbols = mk.symbols
 	from, to, err := a.backtestRange(symbols)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	acct, err := db.EnsureAccount(ctx, runName, config.ModeBacktest)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	s := a.newSystem(db)
 	s.acct = acct
 	s.sim = clock.NewSim(from)
 	s.clock = s.sim
-	pv, err := paper.New(ctx, a.paperConfig(instruments, nil, nil), s.sim, nil)
+	pv, err := paper.New(ctx, a.paperConfig(mk.instruments, nil, mk.caps()), s.sim, nil)
 	if err != nil {
 		s.close()
-		return nil, nil, fmt.Errorf("paper venue: %w", err)
+		return nil, nil, nil, fmt.Errorf("paper venue: %w", err)
 	}
 	s.venue, s.sink = pv, pv
 	if err := s.loadMarkets(ctx, symbols); err != nil {
 		s.close()
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	feed, err := replay.Open(cfg.Backtest.DataDir, replay.Options{Symbols: s.symbols, From: from, To: to,
-		SpotSpread: cfg.Backtest.SpotSpread, PerpSpread: cfg.Backtest.PerpSpread, SpotTicks: spotTicks, PerpTicks: perpTicks})
+	feed, err := replay.Open(cfg.Backtest.DataDir, mk.replayOptions(replay.Options{Symbols: s.symbols, From: from, To: to,
+		SpotSpread: cfg.Backtest.SpotSpread, PerpSpread: cfg.Backtest.PerpSpread}))
 	if err != nil {
 		s.close()
-		return nil, nil, fmt.Errorf("opening the recorded data: %w", err)
+		return nil, nil, nil, fmt.Errorf("opening the recorded data: %w", err)
 	}
 	s.closers = append(s.closers, func() { _ = feed.Close() })
 	s.paper = pv
-	return s, feed, nil
+	return s, feed, mk, nil
 }
 
 // paperSystem trades paper venues on Binance's live public data (no API key). The paper account survives

@@ -46,9 +46,10 @@
 // EstimatedRate = Binance's formula on the premium samples P = (perp − spot)/spot taken at the perp points of
 // the running period (weights 1..n, later samples weigh more):
 //
-//	F = [P̄ + clamp(I − P̄, −0.05%, +0.05%)] / (8/N), clamped to ±cap (default 0.3%),
+//	F = [P̄ + clamp(I − P̄, −0.05%, +0.05%)] / (8/N), clamped to [floor, cap] (default ±0.3%),
 //
-// with I = 0.01% per 8h and N the interval in hours (from the last settlement row, default 8). A period
+// with I = 0.01% per 8h and N the interval in hours (from the last settlement row, default 8). The cap and
+// floor are per symbol (Options.SetFundingInfo: ±0.3% for BTCUSDT, ±2% for most altcoins on Binance). A period
 // starts at each interval boundary (00:00, 08:00, 16:00 UTC for 8h). The estimate never reads the settled
 // file: it is what a live feed would have shown. No sample is taken while the spot market is in a data gap.
 //

@@ -10,7 +10,7 @@ import (
 // P = (perp − spot) / spot is averaged with weights 1, 2, …, n over the samples since the period began
 // (later samples weigh more), and
 //
-//	F = [P̄ + clamp(I − P̄, −0.05%, +0.05%)] / (8/N), clamped to ±cap,
+//	F = [P̄ + clamp(I − P̄, −0.05%, +0.05%)] / (8/N), clamped to [floor, cap],
 //
 // with I the interest rate per 8 hours and N the interval in hours. It only sees prices already replayed
 // (no look-ahead into the settled file). Floats are fine here: the estimate is a screening signal, converted
@@ -47,7 +47,7 @@ func (e *estimator) roll(ns, periodNs int64) {
 }
 
 // update sets last to the estimate for the running period (I/(8/N) before any sample).
-func (e *estimator) update(ns, periodNs int64, hours int, interest, rateCap float64) {
+func (e *estimator) update(ns, periodNs int64, hours int, interest, rateCap, rateFloor float64) {
 	e.roll(ns, periodNs)
 	pbar := 0.0
 	if e.sw > 0 {
@@ -55,7 +55,10 @@ func (e *estimator) update(ns, periodNs int64, hours int, interest, rateCap floa
 	}
 	f := (pbar + math.Max(-0.0005, math.Min(0.0005, interest-pbar))) * float64(hours) / 8
 	if rateCap > 0 {
-		f = math.Max(-rateCap, math.Min(rateCap, f))
+		f = math.Min(rateCap, f)
+	}
+	if rateFloor < 0 {
+		f = math.Max(rateFloor, f)
 	}
 	u := int64(math.Round(f * 1e8))
 	if !e.haveLast || u != e.lastUnit {

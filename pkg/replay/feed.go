@@ -18,16 +18,17 @@ import (
 // Feed is a replay: one time-ordered stream of events merged from several symbols' files. It is not safe for
 // concurrent use (one event loop reads it).
 type Feed struct {
-	heap    srcHeap
-	all     []source
-	syms    []*symState
-	from    int64
-	to      int64
-	bounded bool
-	pend    pendingMark
-	hasPend bool
-	err     error
-	calls   uint64
+	interval string
+	heap     srcHeap
+	all      []source
+	syms     []*symState
+	from     int64
+	to       int64
+	bounded  bool
+	pend     pendingMark
+	hasPend  bool
+	err      error
+	calls    uint64
 }
 
 // pendingMark is the mark that follows the perp quote just returned; its prices are the symbol's state
@@ -49,6 +50,7 @@ type symState struct {
 	mark      decimal.Decimal
 	hours     int
 	rateCap   float64
+	rateFloor float64
 	interest  float64
 	est       estimator
 }
@@ -79,7 +81,7 @@ func Open(dir string, opts Options) (*Feed, error) {
 	if err != nil {
 		return nil, fmt.Errorf("replay: %w", err)
 	}
-	f := &Feed{}
+	f := &Feed{interval: interval}
 	if !opts.From.IsZero() {
 		f.from = opts.From.UnixNano()
 	} else {
@@ -99,6 +101,14 @@ func Open(dir string, opts Options) (*Feed, error) {
 		}
 		if c, ok := opts.RateCaps[sym]; ok {
 			ss.rateCap = c
+		}
+		ss.rateFloor = -ss.rateCap
+		if fl, ok := opts.RateFloors[sym]; ok {
+			if fl > 0 {
+				f.Close()
+				return nil, fmt.Errorf("replay: funding floor of %s must be zero or negative, got %g", sym, fl)
+			}
+			ss.rateFloor = fl
 		}
 		if r, ok := opts.InterestRates[sym]; ok {
 			ss.interest = r
@@ -259,7 +269,7 @@ func (f *Feed) observe(st *symState, ns int64, ev *exchange.Event, raw decimal.D
 			st.est.add(ns, periodNs, (rawF-st.spotF)/st.spotF)
 		}
 		st.mark = raw
-		st.est.update(ns, periodNs, st.hours, st.interest, st.rateCap)
+		st.est.update(ns, periodNs, st.hours, st.interest, st.rateCap, st.rateFloor)
 		if emit {
 			f.pend = pendingMark{ns: ns, sym: st.idx, next: st.est.end}
 			f.hasPend = true
@@ -297,6 +307,9 @@ func (f *Feed) markEvent(ev *exchange.Event) {
 		ev.Mark.Index = st.spot
 	}
 }
+
+// Interval is the kline interval replayed ("1h", "4h"…): Options.Interval, or the only one in the directory.
+func (f *Feed) Interval() string { return f.interval }
 
 // Close releases the files. The feed returns io.EOF afterwards.
 func (f *Feed) Close() error {

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/shopspring/decimal"
+
+	"github.com/carry-trading/carry/exchange"
 )
 
 // Options choose what a Feed replays and how quotes are derived from bars.
@@ -30,14 +32,36 @@ type Options struct {
 	SpotTicks, PerpTicks map[string]decimal.Decimal
 	// FundingHours is each symbol's funding interval until the first settlement row says otherwise (default 8).
 	FundingHours map[string]int
-	// RateCaps bound |EstimatedRate| per symbol (default DefaultRateCap).
+	// RateCaps bound EstimatedRate from above per symbol (default DefaultRateCap; 0 or less: no cap). Binance
+	// caps each symbol differently: ±0.3% for BTCUSDT, ±2% for most altcoins (see SetFundingInfo).
 	RateCaps map[string]float64
+	// RateFloors bound EstimatedRate from below per symbol, as negative rates (default: the negated cap; 0: no
+	// floor).
+	RateFloors map[string]float64
 	// InterestRates is I per 8 hours per symbol in the estimate (default DefaultInterest).
 	InterestRates map[string]float64
 }
 
-// DefaultRateCap is Binance's funding cap for majors such as BTCUSDT (±0.3%); other symbols are often ±2%.
+// DefaultRateCap is Binance's funding cap for majors such as BTCUSDT (±0.3%); other symbols are often ±2%:
+// give each symbol its own with SetFundingInfo.
 const DefaultRateCap = 0.003
+
+// SetFundingInfo bounds the symbol's estimate by the cap and floor of its funding settings (Binance's
+// /fapi/v1/fundingInfo, or its defaults for a symbol that answer omits). Zero bounds are left unset.
+func (o *Options) SetFundingInfo(fi exchange.FundingInfo) {
+	if c := fi.Cap.InexactFloat64(); c > 0 {
+		if o.RateCaps == nil {
+			o.RateCaps = map[string]float64{}
+		}
+		o.RateCaps[fi.Symbol] = c
+	}
+	if f := fi.Floor.InexactFloat64(); f < 0 {
+		if o.RateFloors == nil {
+			o.RateFloors = map[string]float64{}
+		}
+		o.RateFloors[fi.Symbol] = f
+	}
+}
 
 // DefaultInterest is Binance's interest component I = 0.01% per 8 hours.
 const DefaultInterest = 0.0001
