@@ -123,6 +123,7 @@ func labelValues() map[string]map[string][]string {
 		"carry_trading_state":         {"state": tradingStates},
 		"carry_order_latency_seconds": {"venue": venues},
 		"carry_feed_lag_seconds":      {"venue": venues},
+		"carry_errors_total":          {"kind": telemetry.ErrorKinds},
 	}
 }
 
@@ -311,6 +312,46 @@ func TestDashboardCoversEveryCarryFamily(t *testing.T) {
 	}
 	if n == 0 {
 		t.Fatal("pkg/telemetry exposes no carry_ families: the registry was not built")
+	}
+}
+
+// The cross-margin level panels draw Binance's margin call and liquidation levels: risk.margin_level_call
+// and risk.margin_level_liquidation as configured by default.
+func TestMarginLevelThresholdsAreTheConfigDefaults(t *testing.T) {
+	def, err := config.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []float64{def.Risk.MarginLevelLiquidation.InexactFloat64(), def.Risk.MarginLevelCall.InexactFloat64()}
+	d := loadDashboard(t)
+	n := 0
+	for _, p := range d.panels {
+		targets, _ := p["targets"].([]any)
+		shows := false
+		for _, tg := range targets {
+			expr, _ := tg.(map[string]any)["expr"].(string)
+			shows = shows || strings.Contains(expr, "carry_margin_level")
+		}
+		if !shows {
+			continue
+		}
+		n++
+		var got []float64
+		fc, _ := p["fieldConfig"].(map[string]any)
+		defaults, _ := fc["defaults"].(map[string]any)
+		th, _ := defaults["thresholds"].(map[string]any)
+		steps, _ := th["steps"].([]any)
+		for _, st := range steps {
+			if v, ok := st.(map[string]any)["value"].(float64); ok {
+				got = append(got, v)
+			}
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("panel %q: thresholds %v, want liquidation and margin call %v", p["title"], got, want)
+		}
+	}
+	if n == 0 {
+		t.Fatal("no panel shows carry_margin_level")
 	}
 }
 

@@ -107,9 +107,23 @@ func (a *app) run(ctx context.Context) error {
 		}
 		defer srv.Close(context.Background())
 		a.log.Info().Str("addr", srv.Addr()).Msg("serving /healthz and /metrics")
+		// carry_pnl is read from Postgres off the event loop: every 30 s, and when a pair opens or closes or
+		// funding or a loan transaction is recorded.
+		pnl := newPNLGauge(s)
+		s.observer.pnlDue = pnl.Due
+		pctx, stopPNL := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			pnl.run(pctx, pnlEvery)
+		}()
+		defer func() { stopPNL(); <-done }()
 	}
 	if err := s.engine.Start(ctx); err != nil {
 		return fmt.Errorf("recovering pairs before trading: %w", err)
+	}
+	for _, p := range s.engine.Pairs() {
+		s.observer.OnPair(p) // carry_pairs counts the pairs recovered at start, not only those changed since
 	}
 	a.log.Info().Str("mode", a.cfg.Mode).Str("account", s.acct.Name).Str("trading_state", s.guard.Current()).
 		Strs("symbols", s.symbols).Msg("carry running; SIGTERM or Ctrl-C stops it")
@@ -120,6 +134,9 @@ func (a *app) run(ctx context.Context) error {
 		Msg("stopped; hedged pairs stay open and are reconciled at the next start")
 	return err
 }
+
+// pnlEvery is how often carry_pnl is recomputed from the database at the least.
+const pnlEvery = 30 * time.Second
 
 // liveModeSystem builds paper or live mode: Binance's live market data, with paper venues or the account.
 func (a *app) liveModeSystem(ctx context.Context, db *database) (*system, strategy.Source, *binance.Client, error) {
@@ -134,6 +151,7 @@ func (a *app) liveModeSystem(ctx context.Context, db *database) (*system, strate
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	client.OnStreamTrouble(func(stream, reason string) { s.metrics.Error(telemetry.ErrFeed) })
 	feed, err := client.MarketFeed(ctx, s.symbols)
 	if err != nil {
 		s.close()

@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -154,7 +156,7 @@ func (s *system) build(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	s.guard, err = guard.New(guard.Config{Rules: rules, Venue: s.venue, Events: s.db.Store, Clock: s.clock, Log: s.log, Account: s.acct.ID,
+	s.guard, err = guard.New(guard.Config{Rules: rules, Venue: s.venue, Events: s.guardEvents(), Clock: s.clock, Log: s.log, Account: s.acct.ID,
 		Quote: cfg.Universe.QuoteAsset, Leverage: cfg.Capital.Leverage, Markets: rmarkets, Alert: s.alert, OnReport: s.onRiskReport,
 		Price: func(symbol string) decimal.Decimal {
 			if sg := s.book.Get(symbol); sg != nil && sg.Spot.Valid() {
@@ -206,39 +208,84 @@ func (s *system) build(ctx context.Context) error {
 	if s.extraObs != nil {
 		obs = multiObserver{s.observer, s.extraObs}
 	}
+	trading := &publishedTrading{Trading: s.guard, m: s.metrics}
+	trading.publish() // the state loaded at start
 	s.engine = strategy.New(strategy.Config{EvalInterval: cfg.Strategy.EvalInterval, QuoteAsset: cfg.Universe.QuoteAsset,
 		Leverage: cfg.Capital.Leverage, FundingSyncEvery: syncEvery}, strategy.Deps{
-		Exec: s.exec, Book: s.book, Policy: s.policy, Store: s.engineStore(), Funding: s.venue, Loans: s.loanSource(), Sink: s.sink, Guard: s.guard,
-		Observer: obs, Clock: s.clock, Sim: s.sim, Log: s.log, State: s.guard,
+		Exec: s.exec, Book: s.book, Policy: s.policy, Store: s.engineStore(), Funding: s.fundingSource(), Loans: s.loanSource(), Sink: s.sink,
+		Guard: s.guard, Observer: obs, Clock: s.clock, Sim: s.sim, Log: s.log, State: trading,
 	})
 	if cfg.Mode != config.ModeBacktest {
-		s.engine.Commands = strategy.StoreCommands{Queue: s.db.Store}
+		s.engine.Commands = strategy.StoreCommands{Queue: s.countedStore()}
 	}
 	s.guard.SetPairs(s.engine.Pairs)
 	return nil
 }
 
-// loanSource is the venue's loan history when it lends (paper and Binance do).
+// loanSource is the venue's loan history when it lends (paper and Binance do); failures to read it are
+// counted (loan_sync) outside backtests.
 func (s *system) loanSource() strategy.LoanSource {
-	if b, ok := s.venue.(exchange.Borrowing); ok {
+	b, ok := s.venue.(exchange.Borrowing)
+	if !ok {
+		return nil
+	}
+	if s.cfg.Mode == config.ModeBacktest {
 		return b
 	}
-	return nil
+	return countedLoans{LoanSource: b, m: s.metrics}
+}
+
+// fundingSource is the venue's funding income; failures to read it are counted (funding_sync) outside
+// backtests.
+func (s *system) fundingSource() strategy.FundingSource {
+	if s.cfg.Mode == config.ModeBacktest {
+		return s.venue
+	}
+	return countedFunding{FundingSource: s.venue, m: s.metrics}
 }
 
 func (s *system) engineStore() strategy.Store {
 	if s.engStore != nil {
 		return s.engStore
 	}
-	return s.db.Store
+	return s.countedStore()
 }
 
 func (s *system) executorJournal() executor.Journal {
 	if s.journal != nil {
 		return s.journal
 	}
-	return s.db.Store
+	return s.countedStore()
 }
+
+func (s *system) guardEvents() guard.Events { return s.countedStore() }
+
+// countedStore is the store as the trading loop uses it: its failures are counted (database) outside
+// backtests, which serve no metrics.
+func (s *system) countedStore() storeForLoop {
+	if s.cfg.Mode == config.ModeBacktest {
+		return s.db.Store
+	}
+	return &countingStore{Store: s.db.Store, m: s.metrics}
+}
+
+// tradingStates are the account's trading states (risk's table), the values of carry_trading_state.
+var tradingStates = []string{string(risk.Active), string(risk.Reducing), string(risk.Halted)}
+
+// publishedTrading is the guard's trading state with every change published as carry_trading_state: the
+// state loaded at start, halts by risk and operator commands all go through Set.
+type publishedTrading struct {
+	strategy.Trading
+	m *telemetry.Metrics
+}
+
+func (t *publishedTrading) Set(ctx context.Context, to, by, reason string, at time.Time) error {
+	err := t.Trading.Set(ctx, to, by, reason, at)
+	t.publish()
+	return err
+}
+
+func (t *publishedTrading) publish() { t.m.SetTradingState(t.Current(), tradingStates) }
 
 // onRiskReport publishes a risk evaluation: metrics always, snapshots for the CLI at most every 5 s.
 func (s *system) onRiskReport(rep risk.Report) {
@@ -250,6 +297,12 @@ func (s *system) onRiskReport(rep risk.Report) {
 		worstMargin = decimal.Max(worstMargin, pl.MarginRatio)
 	}
 	s.metrics.MarginRatio.Set(worstMargin.InexactFloat64())
+	// The cross-margin wallet (reverse carry): its level, +Inf without debt (risk reports none when unused).
+	level := math.Inf(1)
+	if cm := rep.CrossMargin; cm != nil && !cm.NoDebt {
+		level = cm.MarginLevel.InexactFloat64()
+	}
+	s.metrics.MarginLevel.Set(level)
 	snaps := make([]store.RiskSnapshot, 0, len(rep.Positions))
 	for _, pr := range rep.Positions {
 		s.metrics.LiqDistance.WithLabelValues(pr.Symbol).Set(pr.Distance.InexactFloat64())
@@ -275,12 +328,16 @@ func (s *system) onRiskReport(rep risk.Report) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := s.db.SaveRiskSnapshots(ctx, s.acct.ID, snaps); err != nil {
+		s.metrics.Error(telemetry.ErrDatabase)
 		s.log.Warn().Err(err).Msg("saving risk snapshots failed")
 	}
 }
 
 // alert sends an executor or risk alert to the operator.
 func (s *system) alert(a executor.Alert) {
+	if a.Kind == "halt" && a.PairID != 0 {
+		s.metrics.Error(telemetry.ErrOrder) // the executor halted a pair: it needs an operator
+	}
 	if s.notifier == nil {
 		return
 	}
@@ -320,4 +377,167 @@ func (m multiObserver) OnRisk(a strategy.RiskAction, err error) {
 	for _, o := range m {
 		o.OnRisk(a, err)
 	}
+}
+
+// storeForLoop is everything the trading loop asks Postgres: the executor's journal, the engine's store,
+// the guard's risk events and trading state, the operator command queue.
+type storeForLoop interface {
+	executor.Journal
+	strategy.Store
+	guard.Events
+	strategy.CommandQueue
+}
+
+var (
+	_ storeForLoop = (*store.Store)(nil)
+	_ storeForLoop = (*countingStore)(nil)
+)
+
+// countingStore counts the loop's failed Postgres calls as database errors. Answers that are the store's
+// verdicts rather than failures (not found, the symbol already has a live pair, the pair changed since it
+// was read) are not counted. It embeds the store, so a method added to one of storeForLoop's interfaces
+// still compiles (uncounted until it is wrapped here).
+type countingStore struct {
+	*store.Store
+	m *telemetry.Metrics
+}
+
+func (c *countingStore) seen(err error) error {
+	if err != nil && !errors.Is(err, store.ErrNotFound) && !errors.Is(err, store.ErrSymbolBusy) && !errors.Is(err, store.ErrStale) &&
+		!errors.Is(err, context.Canceled) {
+		c.m.Error(telemetry.ErrDatabase)
+	}
+	return err
+}
+
+func (c *countingStore) CreatePair(ctx context.Context, p pair.Pair) (pair.Pair, error) {
+	out, err := c.Store.CreatePair(ctx, p)
+	return out, c.seen(err)
+}
+
+func (c *countingStore) GetPair(ctx context.Context, id int64) (pair.Pair, error) {
+	out, err := c.Store.GetPair(ctx, id)
+	return out, c.seen(err)
+}
+
+func (c *countingStore) LivePairs(ctx context.Context, accountID int64) ([]pair.Pair, error) {
+	out, err := c.Store.LivePairs(ctx, accountID)
+	return out, c.seen(err)
+}
+
+func (c *countingStore) Commit(ctx context.Context, tr pair.Transition) error {
+	return c.seen(c.Store.Commit(ctx, tr))
+}
+
+func (c *countingStore) PairOrders(ctx context.Context, pairID int64) ([]pair.OrderRecord, error) {
+	out, err := c.Store.PairOrders(ctx, pairID)
+	return out, c.seen(err)
+}
+
+func (c *countingStore) RecordOrderState(ctx context.Context, o exchange.Order, at time.Time) error {
+	return c.seen(c.Store.RecordOrderState(ctx, o, at))
+}
+
+func (c *countingStore) MarkOrder(ctx context.Context, clientID, status, reason string, at time.Time) error {
+	return c.seen(c.Store.MarkOrder(ctx, clientID, status, reason, at))
+}
+
+func (c *countingStore) InsertFill(ctx context.Context, accountID, pairID int64, f exchange.Fill) (bool, error) {
+	ok, err := c.Store.InsertFill(ctx, accountID, pairID, f)
+	return ok, c.seen(err)
+}
+
+func (c *countingStore) Fills(ctx context.Context, accountID, pairID int64) ([]store.FillRecord, error) {
+	out, err := c.Store.Fills(ctx, accountID, pairID)
+	return out, c.seen(err)
+}
+
+func (c *countingStore) CommitTransfer(ctx context.Context, accountID int64, t store.TransferRecord) error {
+	return c.seen(c.Store.CommitTransfer(ctx, accountID, t))
+}
+
+func (c *countingStore) FinishTransfer(ctx context.Context, clientID, status, tranID, errText string, at time.Time) error {
+	return c.seen(c.Store.FinishTransfer(ctx, clientID, status, tranID, errText, at))
+}
+
+func (c *countingStore) Transfers(ctx context.Context, accountID int64, pending bool) ([]store.TransferRecord, error) {
+	out, err := c.Store.Transfers(ctx, accountID, pending)
+	return out, c.seen(err)
+}
+
+func (c *countingStore) ClosedSince(ctx context.Context, accountID int64, since time.Time) ([]pair.Pair, error) {
+	out, err := c.Store.ClosedSince(ctx, accountID, since)
+	return out, c.seen(err)
+}
+
+func (c *countingStore) InsertFunding(ctx context.Context, accountID, pairID int64, p exchange.FundingPayment) (bool, error) {
+	ok, err := c.Store.InsertFunding(ctx, accountID, pairID, p)
+	return ok, c.seen(err)
+}
+
+func (c *countingStore) PairAt(ctx context.Context, accountID int64, symbol string, at time.Time) (int64, error) {
+	id, err := c.Store.PairAt(ctx, accountID, symbol, at)
+	return id, c.seen(err)
+}
+
+func (c *countingStore) LastFundingTime(ctx context.Context, accountID int64) (time.Time, error) {
+	t, err := c.Store.LastFundingTime(ctx, accountID)
+	return t, c.seen(err)
+}
+
+func (c *countingStore) InsertLoanTx(ctx context.Context, accountID, pairID int64, tx exchange.LoanTx) (bool, error) {
+	ok, err := c.Store.InsertLoanTx(ctx, accountID, pairID, tx)
+	return ok, c.seen(err)
+}
+
+func (c *countingStore) RecordRiskEvent(ctx context.Context, e store.RiskEvent) (int64, bool, error) {
+	id, isNew, err := c.Store.RecordRiskEvent(ctx, e)
+	return id, isNew, c.seen(err)
+}
+
+func (c *countingStore) ChangeTradingState(ctx context.Context, accountID int64, from, to, by, reason string, at time.Time) error {
+	return c.seen(c.Store.ChangeTradingState(ctx, accountID, from, to, by, reason, at))
+}
+
+func (c *countingStore) ClaimCommand(ctx context.Context, accountID int64, at time.Time) (store.Command, bool, error) {
+	cmd, ok, err := c.Store.ClaimCommand(ctx, accountID, at)
+	return cmd, ok, c.seen(err)
+}
+
+func (c *countingStore) FinishCommand(ctx context.Context, id int64, status, result string, at time.Time) error {
+	return c.seen(c.Store.FinishCommand(ctx, id, status, result, at))
+}
+
+func (c *countingStore) RunningCommands(ctx context.Context, accountID int64) ([]store.Command, error) {
+	out, err := c.Store.RunningCommands(ctx, accountID)
+	return out, c.seen(err)
+}
+
+// countedFunding counts failed reads of the venue's funding income (funding_sync): the engine's periodic
+// sync (which logs "funding sync failed; will retry"), the one at a settlement and the one at start.
+type countedFunding struct {
+	strategy.FundingSource
+	m *telemetry.Metrics
+}
+
+func (c countedFunding) FundingPayments(ctx context.Context, symbol string, since time.Time) ([]exchange.FundingPayment, error) {
+	out, err := c.FundingSource.FundingPayments(ctx, symbol, since)
+	if err != nil && ctx.Err() == nil {
+		c.m.Error(telemetry.ErrFundingSync)
+	}
+	return out, err
+}
+
+// countedLoans counts failed reads of the venue's loan history (loan_sync).
+type countedLoans struct {
+	strategy.LoanSource
+	m *telemetry.Metrics
+}
+
+func (c countedLoans) LoanHistory(ctx context.Context, asset string, since time.Time) ([]exchange.LoanTx, error) {
+	out, err := c.LoanSource.LoanHistory(ctx, asset, since)
+	if err != nil && ctx.Err() == nil {
+		c.m.Error(telemetry.ErrLoanSync)
+	}
+	return out, err
 }

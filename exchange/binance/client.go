@@ -34,9 +34,28 @@ type Client struct {
 	syncGen atomic.Uint64
 
 	cache cache
+
+	trouble atomic.Pointer[func(stream, reason string)] // OnStreamTrouble
 }
 
 var _ exchange.Exchange = (*Client)(nil)
+
+// OnStreamTrouble registers fn (nil removes it). It is called once per outage of any websocket stream,
+// market or user data (dropped, silent, or not dialled), and when the REST resync after an outage fails,
+// from the stream's goroutine: it must not block. Telemetry counts these.
+func (c *Client) OnStreamTrouble(fn func(stream, reason string)) {
+	if fn == nil {
+		c.trouble.Store(nil)
+		return
+	}
+	c.trouble.Store(&fn)
+}
+
+func (c *Client) streamTrouble(stream, reason string) {
+	if fn := c.trouble.Load(); fn != nil {
+		(*fn)(stream, reason)
+	}
+}
 
 // apis is an immutable bundle of go-binance clients sharing one offset measurement.
 type apis struct {

@@ -254,6 +254,7 @@ func (f *Feed) streamUpAgain(ctx context.Context, stream int, gap bool) {
 		return
 	}
 	started := time.Now()
+	failed := 0
 	for i, sym := range f.symbols {
 		switch stream {
 		case streamSpotBook, streamFutBook:
@@ -264,6 +265,7 @@ func (f *Feed) streamUpAgain(ctx context.Context, stream int, gap bool) {
 			q, err := f.c.Quote(ctx, venue, sym)
 			if err != nil {
 				f.c.log.Warn().Err(err).Msg("binance feed: REST resync of a quote failed; the stream will bring it")
+				failed++
 				continue
 			}
 			f.setSlot(quoteSlot(i, venue), exchange.Event{Kind: exchange.EventQuote, Time: q.Time, Venue: venue, Symbol: sym, Quote: q}, started)
@@ -271,10 +273,14 @@ func (f *Feed) streamUpAgain(ctx context.Context, stream int, gap bool) {
 			m, err := f.c.Mark(ctx, sym)
 			if err != nil {
 				f.c.log.Warn().Err(err).Msg("binance feed: REST resync of a mark failed; the stream will bring it")
+				failed++
 				continue
 			}
 			f.onMark(i, m, started)
 		}
+	}
+	if failed > 0 {
+		f.c.streamTrouble(streamNames[stream], fmt.Sprintf("REST resync failed for %d of %d markets", failed, len(f.symbols)))
 	}
 	now := time.Now().UTC()
 	f.mu.Lock()

@@ -87,6 +87,7 @@ func (c *Client) supervise(ctx context.Context, s streamSpec) {
 		if isUp {
 			isUp, hadGap = false, true
 			s.down(reason)
+			c.streamTrouble(s.name, reason)
 		}
 	}
 	for ctx.Err() == nil {

@@ -83,10 +83,19 @@ func (e *Executor) dispatch(ctx context.Context, orders []pair.OrderIntent, firs
 			e.observer.DispatchSkew(skew)
 		}
 	}
+	fo, _ := e.observer.(FailureObserver)
 	for i := range results {
 		e.classify(ctx, &results[i])
+		if fo != nil && results[i].failed() {
+			fo.OrderFailed(results[i].intent.Venue, results[i].outcome.String())
+		}
 	}
 	return results
+}
+
+// failed: the order was refused, never reached the venue, or its outcome is still unknown.
+func (r legResult) failed() bool {
+	return r.outcome == outRejected || r.outcome == outNotFound || r.outcome == outUnknown
 }
 
 // classify turns a venue answer into an outcome, querying by client id when the answer was lost.

@@ -100,6 +100,12 @@ type Observer interface {
 	DispatchSkew(d time.Duration)
 }
 
+// FailureObserver is an Observer that also hears of every order that failed: refused by the venue, never
+// arrived, or still unknown after every query. Optional (checked on the Observer); all it may do is count.
+type FailureObserver interface {
+	OrderFailed(venue exchange.Venue, outcome string)
+}
+
 // Executor drives pairs for one account. Its methods are called from the account's event loop only.
 type Executor struct {
 	cfg      Config
