@@ -158,14 +158,17 @@ type Engine struct {
 	lastTranID  map[string]string    // the newest funding payment recorded per symbol
 	heldCache   []policy.Held
 	loansAt     time.Time // newest loan transaction recorded
-	lastRefresh time.Time // last periodic risk refresh (ticks)        // the policy\'s view of e.pairs; nil when stale
-	events      int64
-	stopping    bool
-	runCtx      context.Context // Run's context: once it ends (SIGTERM), nothing new opens
-	instant     time.Time       // the timestamp of the events being applied
-	riskDue     bool            // a risk trigger fired during the instant
-	evalDue     bool            // market data changed during the instant
-	started     time.Time       // wall time Start ran
+	loansSynced time.Time // loan history read up to here (less syncOverlap)
+	// fundingSynced: per symbol, funding income read up to here (less syncOverlap).
+	fundingSynced map[string]time.Time
+	lastRefresh   time.Time // last periodic risk refresh (ticks)        // the policy\'s view of e.pairs; nil when stale
+	events        int64
+	stopping      bool
+	runCtx        context.Context // Run's context: once it ends (SIGTERM), nothing new opens
+	instant       time.Time       // the timestamp of the events being applied
+	riskDue       bool            // a risk trigger fired during the instant
+	evalDue       bool            // market data changed during the instant
+	started       time.Time       // wall time Start ran
 
 	blockedScratch map[string]bool // evaluate's set of symbols not to open, reused between calls
 	// charged: the pairs whose last settlement charged them (funding flipped against the position).
@@ -178,7 +181,8 @@ func New(cfg Config, deps Deps) *Engine {
 		deps.State = &MemoryTrading{State: StateActive}
 	}
 	return &Engine{cfg: cfg, Deps: deps, pairs: map[int64]pair.Pair{}, blocked: map[string]string{}, fundingAt: map[string]time.Time{},
-		cooldown: map[string]time.Time{}, lastTranID: map[string]string{}, charged: map[int64]bool{}}
+		cooldown: map[string]time.Time{}, lastTranID: map[string]string{}, charged: map[int64]bool{},
+		fundingSynced: map[string]time.Time{}}
 }
 
 // Events is how many events the loop has processed.
@@ -310,10 +314,14 @@ func (e *Engine) Step(ctx context.Context, ev *exchange.Event) error {
 	switch ev.Kind {
 	case exchange.EventFunding:
 		if err := e.syncFunding(ctx, ev.Symbol); err != nil {
-			return err
+			if err := e.syncFailed("funding", err); err != nil {
+				return err
+			}
 		}
 		if err := e.syncLoans(ctx); err != nil {
-			return err
+			if err := e.syncFailed("loan", err); err != nil {
+				return err
+			}
 		}
 		e.Policy.OnSettlement(e.Book, ev.Symbol, e.held())
 		e.checkFlip(&ev.Funding)
@@ -338,7 +346,8 @@ func (e *Engine) Step(ctx context.Context, ev *exchange.Event) error {
 		}
 		if e.Commands != nil {
 			if err := e.runCommands(ctx); err != nil {
-				return err
+				// The queue is read again on the next tick; the loop keeps the pairs hedged meanwhile.
+				e.Log.Warn().Err(err).Msg("reading operator commands failed; will retry")
 			}
 		}
 	}
@@ -579,18 +588,32 @@ func (e *Engine) runRisk(ctx context.Context) error {
 	return nil
 }
 
+// syncFailed decides what a failed funding or loan sync at a settlement means: with a periodic re-sync (live
+// mode, where the venue's records arrive late anyway) it is a warning and the next sync catches up; without
+// one (a backtest, paper) nothing would retry it, and the records would stay short, so the loop stops.
+func (e *Engine) syncFailed(what string, err error) error {
+	if e.cfg.FundingSyncEvery <= 0 {
+		return err
+	}
+	e.Log.Warn().Err(err).Msgf("%s sync at a settlement failed; the periodic sync will catch up", what)
+	e.lastSync = time.Time{} // at the next flush
+	return nil
+}
+
 // syncFunding records the funding payments the venue reports since the last one recorded (all symbols
 // when symbol is ""), each attributed to the pair that held the symbol at that time.
 func (e *Engine) syncFunding(ctx context.Context, symbol string) error {
-	since := e.fundingAt[symbol]
+	from := func(sym string) time.Time { return later(e.fundingAt[sym], e.fundingSynced[sym]) }
+	since := from(symbol)
 	if symbol == "" {
 		since = time.Time{}
-		for _, t := range e.fundingAt {
-			if since.IsZero() || t.Before(since) {
+		for i, s := range e.Book.All() {
+			if t := from(s.Name); i == 0 || t.Before(since) {
 				since = t
 			}
 		}
 	}
+	started := e.Clock.Now()
 	pays, err := e.Funding.FundingPayments(ctx, symbol, since)
 	if err != nil {
 		return fmt.Errorf("reading funding income: %w", err)
@@ -623,6 +646,15 @@ func (e *Engine) syncFunding(ctx context.Context, symbol string) error {
 			e.Observer.OnFunding(p, pairID)
 		}
 	}
+	// Everything read is recorded: synced up to the start of this read, less the venue's reporting delay.
+	// The next read starts there, not at the newest payment (which for a symbol no longer held could be
+	// months old, and every read would walk the months again).
+	mark := started.Add(-syncOverlap)
+	for _, s := range e.Book.All() {
+		if symbol == "" || s.Name == symbol {
+			e.fundingSynced[s.Name] = later(e.fundingSynced[s.Name], mark)
+		}
+	}
 	return nil
 }
 
@@ -632,7 +664,8 @@ func (e *Engine) syncLoans(ctx context.Context) error {
 	if e.Loans == nil {
 		return nil
 	}
-	txs, err := e.Loans.LoanHistory(ctx, "", e.loansAt)
+	started := e.Clock.Now()
+	txs, err := e.Loans.LoanHistory(ctx, "", later(e.loansAt, e.loansSynced))
 	if err != nil {
 		return fmt.Errorf("reading loan history: %w", err)
 	}
@@ -660,7 +693,19 @@ func (e *Engine) syncLoans(ctx context.Context) error {
 			e.Observer.OnLoan(tx, pairID)
 		}
 	}
+	e.loansSynced = later(e.loansSynced, started.Add(-syncOverlap)) // everything read is recorded
 	return nil
+}
+
+// syncOverlap is how far back of the last read a funding or loan sync starts again: records can appear at
+// the venue some time after the event (the inserts are idempotent, so overlap only costs a re-read).
+const syncOverlap = 2 * time.Hour
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 // livePairAt finds the live pair that held symbol at t, from the cache.

@@ -2,6 +2,7 @@ package strategy_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"os"
 	"strings"
@@ -48,7 +49,8 @@ type rig struct {
 	alerts []executor.Alert
 }
 
-func newRig(t *testing.T) *rig {
+// newRig builds the rig; tweaks may change the engine's configuration and collaborators before it starts.
+func newRig(t *testing.T, tweaks ...func(*strategy.Config, *strategy.Deps)) *rig {
 	t.Helper()
 	st, _ := pg.NewStore(t)
 	ctx := context.Background()
@@ -78,9 +80,13 @@ func newRig(t *testing.T) *rig {
 		Costs:   policy.Costs{SpotFee: 0.001, PerpFee: 0.0005, Slippage: 0.0002},
 		Signals: book.Params(), Capital: d("10000"), PerSymbolMax: d("5000"), Reserve: d("0.1"), Leverage: 2})
 	r := &rig{t: t, st: st, acct: acct, venue: venue}
-	r.engine = strategy.New(strategy.Config{EvalInterval: time.Minute, QuoteAsset: "USDT", Leverage: 2}, strategy.Deps{
-		Exec: exec, Book: book, Policy: pol, Store: st, Funding: venue, Sink: venue, Clock: sim, Sim: sim, Log: zerolog.Nop(),
-		Alert: func(a executor.Alert) { r.alerts = append(r.alerts, a) }})
+	cfg := strategy.Config{EvalInterval: time.Minute, QuoteAsset: "USDT", Leverage: 2}
+	deps := strategy.Deps{Exec: exec, Book: book, Policy: pol, Store: st, Funding: venue, Sink: venue, Clock: sim, Sim: sim,
+		Log: zerolog.Nop(), Alert: func(a executor.Alert) { r.alerts = append(r.alerts, a) }}
+	for _, tw := range tweaks {
+		tw(&cfg, &deps)
+	}
+	r.engine = strategy.New(cfg, deps)
 	if err := r.engine.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -263,5 +269,72 @@ func TestEngineAlertsOnFundingFlips(t *testing.T) {
 	}
 	if back.Kind != "funding_flip" || back.Severity != "info" || !strings.Contains(back.Message, "0.0300%") {
 		t.Errorf("recovery alert %+v", back)
+	}
+}
+
+// fundingSpy wraps the venue's funding income: it records where each read starts and fails the next fail
+// reads of one symbol (a settlement's; the periodic sync reads every symbol at once).
+type fundingSpy struct {
+	strategy.FundingSource
+	fail   int
+	sinces []time.Time
+}
+
+func (f *fundingSpy) FundingPayments(ctx context.Context, symbol string, since time.Time) ([]exchange.FundingPayment, error) {
+	f.sinces = append(f.sinces, since)
+	if f.fail > 0 && symbol != "" {
+		f.fail--
+		return nil, errors.New("injected: income history unavailable")
+	}
+	return f.FundingSource.FundingPayments(ctx, symbol, since)
+}
+
+// With a periodic sync (live mode), a funding read that fails at a settlement is a warning, not the end
+// of the loop, and the next sync records the payment; reads start where the last one ended (less the
+// overlap), not at the newest payment, which could be months old.
+func TestEngineFundingSyncSurvivesAFailureAndStartsWhereItStopped(t *testing.T) {
+	var spy *fundingSpy
+	r := newRig(t, func(c *strategy.Config, d *strategy.Deps) {
+		c.FundingSyncEvery = time.Hour
+		spy = &fundingSpy{FundingSource: d.Funding}
+		d.Funding = spy
+	})
+	t1 := t0.Add(time.Hour)
+	s0 := time.Date(2021, 3, 1, 8, 0, 0, 0, time.UTC)
+	spy.sinces = nil
+	src := &script{events: []exchange.Event{
+		quote(t0, exchange.Spot, "62000", "62000.01"), quote(t0, exchange.Futures, "62030", "62030.1"), mark(t0, "62030", "0.001"),
+		quote(t1, exchange.Spot, "62000", "62000.01"), quote(t1, exchange.Futures, "62030", "62030.1"),
+		settle(s0, "0.0001"), // the read here fails
+		quote(s0.Add(time.Minute), exchange.Spot, "62000", "62000.01"),
+		quote(s0.Add(2*time.Hour), exchange.Spot, "62000", "62000.01"),
+		quote(s0.Add(5*time.Hour), exchange.Spot, "62000", "62000.01"),
+	}, before: map[int]func(){5: func() { spy.fail = 1 }}}
+	if err := r.engine.Run(context.Background(), src); err != nil {
+		t.Fatalf("the loop stopped: %v", err)
+	}
+	ps := r.pairs()
+	if len(ps) != 1 {
+		t.Fatalf("%d pairs", len(ps))
+	}
+	recs, err := r.st.FundingPayments(context.Background(), r.acct.ID, ps[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != 1 || !recs[0].Time.Equal(s0) || !recs[0].Amount.IsPositive() {
+		t.Fatalf("funding records %+v, want the settlement at %s recorded by a later sync", recs, s0)
+	}
+	// Before any payment exists, reads still start where the previous read ended (less the overlap), not at
+	// the beginning of the account's history; and they never move back.
+	for i, since := range spy.sinces {
+		if since.IsZero() {
+			t.Fatalf("read %d walks the whole history (reads: %v)", i, spy.sinces)
+		}
+		if i > 0 && since.Before(spy.sinces[i-1]) {
+			t.Errorf("read %d starts at %s, before the previous read's %s", i, since, spy.sinces[i-1])
+		}
+	}
+	if len(spy.sinces) < 3 {
+		t.Fatalf("only %d reads: %v", len(spy.sinces), spy.sinces)
 	}
 }
