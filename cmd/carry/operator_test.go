@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/shopspring/decimal"
 )
 
 func freePort(t *testing.T) string {
@@ -183,6 +185,17 @@ func TestAlertsMetricsAndLoopback(t *testing.T) {
 	r = runCarry(t, b.env, "resume")
 	if r.code != 0 || !strings.Contains(r.stdout, "halted → active") {
 		t.Fatalf("resume: exit %d %s %s", r.code, r.stdout, r.stderr)
+	}
+
+	// Funding turns against the open carry pair (its short perp pays): a funding_flip alert.
+	if _, err := b.fake.Settle("BTCUSDT", decimal.RequireFromString("-0.0002"), decimal.Zero); err != nil {
+		t.Fatal(err)
+	}
+	for !(hook.contains(`"kind":"funding_flip"`) && tg.contains("funding flipped against pair")) {
+		if time.Now().After(deadline.Add(15 * time.Second)) {
+			t.Fatalf("funding flip alert not delivered: webhook %v", hook.body)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 
 	metrics := httpGet(t, "http://"+listen+"/metrics")

@@ -213,7 +213,7 @@ func (s *system) build(ctx context.Context) error {
 	s.engine = strategy.New(strategy.Config{EvalInterval: cfg.Strategy.EvalInterval, QuoteAsset: cfg.Universe.QuoteAsset,
 		Leverage: cfg.Capital.Leverage, FundingSyncEvery: syncEvery}, strategy.Deps{
 		Exec: s.exec, Book: s.book, Policy: s.policy, Store: s.engineStore(), Funding: s.fundingSource(), Loans: s.loanSource(), Sink: s.sink,
-		Guard: s.guard, Observer: obs, Clock: s.clock, Sim: s.sim, Log: s.log, State: trading,
+		Guard: s.guard, Observer: obs, Clock: s.clock, Sim: s.sim, Log: s.log, State: trading, Alert: s.alert,
 	})
 	if cfg.Mode != config.ModeBacktest {
 		s.engine.Commands = strategy.StoreCommands{Queue: s.countedStore()}
