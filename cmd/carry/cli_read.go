@@ -190,8 +190,8 @@ func (a *app) pnlCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				if p.State == pair.Closed && r.Fees.IsZero() && r.Funding.IsZero() {
-					continue // refused before any order
+				if p.State == pair.Closed && r.Fees.IsZero() && r.Funding.IsZero() && r.NetPnL.IsZero() && r.UnpricedFees == 0 {
+					continue // refused before any order filled: nothing to account
 				}
 				rows = append(rows, r)
 			}

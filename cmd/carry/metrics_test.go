@@ -203,6 +203,16 @@ func TestMetricsOfAPaperBot(t *testing.T) {
 		t.Fatalf("realised PnL %s: want the closed pair's, not the open one's %s", realised, open)
 	}
 	waitMetric(t, p, listen, pnlOf("BTCUSDT"), 10*time.Second, "the realised "+realised.String(), samePnL(realised))
+	// No pair is left: the risk series of the symbol are gone, not frozen at their last values.
+	m = scrapeMetrics(t, listen)
+	for _, gone := range []string{`carry_liquidation_distance{symbol="BTCUSDT"}`, `carry_hedge_ratio{symbol="BTCUSDT"}`} {
+		if v, ok := m[gone]; ok {
+			t.Errorf("%s = %v after the last pair closed", gone, v)
+		}
+	}
+	if m["carry_margin_ratio"] != 0 || !math.IsInf(m["carry_margin_level"], 1) {
+		t.Errorf("after the last close: margin ratio %v (want 0), margin level %v (want +Inf)", m["carry_margin_ratio"], m["carry_margin_level"])
+	}
 	b.stop(t, p)
 }
 

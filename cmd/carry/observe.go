@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"math"
 	"os"
 	"strconv"
 	"strings"
@@ -32,6 +33,7 @@ type observer struct {
 	fresh   *telemetry.Freshness
 	wall    bool // live data: freshness is wall time
 	states  map[int64]pair.State
+	symbols map[int64]string // the live pairs' symbols
 	funding map[string]decimal.Decimal
 	// pnlDue asks for a PnL refresh (a pair opened or closed, funding or a loan transaction was recorded, a
 	// symbol's first prices came); nil when none runs. Set before the loop starts.
@@ -42,7 +44,7 @@ type observer struct {
 }
 
 func newObserver(m *telemetry.Metrics, fresh *telemetry.Freshness, wall bool) *observer {
-	return &observer{m: m, fresh: fresh, wall: wall, states: map[int64]pair.State{}, funding: map[string]decimal.Decimal{},
+	return &observer{m: m, fresh: fresh, wall: wall, states: map[int64]pair.State{}, symbols: map[int64]string{}, funding: map[string]decimal.Decimal{},
 		mids: map[string]*[2]exchange.Quote{}}
 }
 
@@ -99,8 +101,9 @@ func (o *observer) prices(symbol string) accounting.Prices {
 func (o *observer) OnPair(p pair.Pair) {
 	if p.State == pair.Closed {
 		delete(o.states, p.ID)
+		delete(o.symbols, p.ID)
 	} else {
-		o.states[p.ID] = p.State
+		o.states[p.ID], o.symbols[p.ID] = p.State, p.Symbol
 	}
 	counts := map[pair.State]int{}
 	for _, s := range o.states {
@@ -115,8 +118,27 @@ func (o *observer) OnPair(p pair.Pair) {
 		ratio, _ := p.SpotQty.Div(p.PerpQty).Float64()
 		o.m.HedgeRatio.WithLabelValues(p.Symbol).Set(ratio)
 	}
+	if p.State == pair.Closed {
+		o.clearRisk(p.Symbol)
+	}
 	if (p.State == pair.Closed || p.State == pair.Open) && o.pnlDue != nil {
 		o.pnlDue() // fees paid (opened) or PnL realised (closed): publish it now rather than at the next period
+	}
+}
+
+// clearRisk drops a symbol's risk series once no live pair holds it (risk evaluates only while pairs are
+// live, so the last values would otherwise stay on the dashboard), and the account's when no pair is left.
+func (o *observer) clearRisk(symbol string) {
+	for id := range o.states {
+		if o.symbols[id] == symbol {
+			return
+		}
+	}
+	o.m.HedgeRatio.DeleteLabelValues(symbol)
+	o.m.LiqDistance.DeleteLabelValues(symbol)
+	if len(o.states) == 0 {
+		o.m.MarginRatio.Set(0)
+		o.m.MarginLevel.Set(math.Inf(1))
 	}
 }
 
