@@ -52,10 +52,20 @@ type CommandQueue interface {
 // StoreCommands runs commands from the commands table.
 type StoreCommands struct {
 	Queue CommandQueue
+	// Since: commands queued before it were addressed to an earlier holder of the account (a bot that
+	// stopped, or a CLI that died, before running them); they are expired, never run. Zero means when this
+	// process started: a command queued earlier cannot have been meant for it. (Compared with the command's
+	// created_at, the database's clock: a skew between the hosts shifts the boundary by as much.)
+	Since time.Time
 }
 
-// Run claims and executes pending commands one by one. A command left running by a bot that stopped
-// mid-command is finished as failed with a note (its effects, if any, were reconciled at start-up).
+// processStart is when this process started (package initialisation), StoreCommands' default boundary.
+var processStart = time.Now()
+
+// Run claims and executes pending commands one by one, in the order they were queued. A command queued
+// before this bot (Since) is expired instead: nobody is waiting for it any more, and an old unwind must not
+// fire hours later. A command left running by a bot that stopped mid-command is finished as failed with a
+// note (its effects, if any, were reconciled at start-up).
 func (c StoreCommands) Run(ctx context.Context, e *Engine) error {
 	acct := e.Exec.Account().ID
 	stale, err := c.Queue.RunningCommands(ctx, acct)
@@ -67,10 +77,25 @@ func (c StoreCommands) Run(ctx context.Context, e *Engine) error {
 			_ = c.Queue.FinishCommand(ctx, cmd.ID, store.CommandFailed, "interrupted: the bot stopped while running it; check status and submit it again", e.Clock.Now())
 		}
 	}
+	since := c.Since
+	if since.IsZero() {
+		since = processStart
+	}
 	for {
 		cmd, ok, err := c.Queue.ClaimCommand(ctx, acct, e.Clock.Now())
 		if err != nil || !ok {
 			return err
+		}
+		if cmd.CreatedAt.Before(since) {
+			// Claimed (so no one else can run it) and finished at once: it never runs.
+			result := fmt.Sprintf("expired: queued at %s, before this bot started (%s), for an earlier bot that never ran it; not carried out",
+				cmd.CreatedAt.UTC().Format(time.RFC3339), since.UTC().Format(time.RFC3339))
+			e.Log.Warn().Int64("command", cmd.ID).Str("kind", cmd.Kind).RawJSON("args", jsonOrEmpty(cmd.Args)).Str("requested_by", cmd.RequestedBy).
+				Time("queued_at", cmd.CreatedAt).Msg("operator command expired: queued before this bot started, not carried out")
+			if err := c.Queue.FinishCommand(ctx, cmd.ID, store.CommandExpired, result, e.Clock.Now()); err != nil {
+				return err
+			}
+			continue
 		}
 		result, runErr := e.RunCommand(ctx, cmd.Kind, cmd.Args, cmd.RequestedBy)
 		status := store.CommandDone
@@ -82,6 +107,14 @@ func (c StoreCommands) Run(ctx context.Context, e *Engine) error {
 			return err
 		}
 	}
+}
+
+// jsonOrEmpty is raw when it is valid JSON (a log field), else {}.
+func jsonOrEmpty(raw json.RawMessage) []byte {
+	if len(raw) == 0 || !json.Valid(raw) {
+		return []byte("{}")
+	}
+	return raw
 }
 
 // RunCommand executes one operator command with the loop's executor. It is also what the CLI runs itself

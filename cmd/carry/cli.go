@@ -125,17 +125,11 @@ func accountPair(ctx context.Context, st *store.Store, accountID int64, p pair.P
 	return accounting.Compute(p, fs, fp, ls, px, base, quote), nil
 }
 
-// botRunning reports whether a bot holds the account's lock (taking and releasing it to find out).
+// botRunning reports whether a bot (or a CLI carrying a command out itself) holds the account's lock. It
+// only looks (pg_locks): taking the lock to find out, even briefly, would refuse a `carry run` starting at
+// that moment as a second bot.
 func (c *cli) botRunning(ctx context.Context) (bool, error) {
-	l, err := c.db.TryLockAccount(ctx, c.acct.Name, c.acct.Mode)
-	if errors.Is(err, store.ErrLocked) {
-		return true, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	l.Unlock(ctx)
-	return false, nil
+	return c.db.AccountLocked(ctx, c.acct.Name, c.acct.Mode)
 }
 
 func baseOf(symbol, quote string) string {

@@ -8,9 +8,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"os/user"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -35,8 +37,14 @@ type writeOpts struct {
 func (w *writeOpts) flags(cmd *cobra.Command) {
 	cmd.Flags().BoolVarP(&w.yes, "yes", "y", false, "do it without asking")
 	cmd.Flags().BoolVar(&w.dryRun, "dry-run", false, "show what would be done and stop")
-	cmd.Flags().DurationVar(&w.timeout, "timeout", 2*time.Minute, "how long to wait for the bot to carry the command out")
+	cmd.Flags().DurationVar(&w.timeout, "timeout", 2*time.Minute, "how long to wait for the running bot to carry the command out; if it has not started it by then, it is cancelled")
 }
+
+// waitHelp is what every write command's help says about a running bot.
+const waitHelp = `With a bot running, carry sends the command to it and waits up to --timeout for the outcome. If the bot
+has not started it by then (or on Ctrl-C), the command is cancelled: nothing is done, and it never runs
+later. If the bot has already started it, it is left to finish: see the outcome with ` + "`carry status`" + ` and
+` + "`carry events`" + `. A bot never runs commands queued before it started: they expire.`
 
 // confirm asks the operator; false unless they answer y or yes.
 func (w *writeOpts) confirm(out io.Writer, question string) bool {
@@ -63,7 +71,9 @@ func (a *app) unwindCmd() *cobra.Command {
 With a bot running, the bot carries it out with its executor; with none, this command takes the account lock,
 reconciles the pairs with the venue, and carries it out itself. --slices N closes in N equal hedged rounds.
 
-Exit codes: 0 done, 1 failed, 3 refused, 4 no such pair, 5 not confirmed.`,
+` + waitHelp + `
+
+Exit codes: 0 done, 1 failed or no outcome within --timeout, 3 refused, 4 no such pair, 5 not confirmed.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			w.in = cmd.InOrStdin()
@@ -89,7 +99,7 @@ Exit codes: 0 done, 1 failed, 3 refused, 4 no such pair, 5 not confirmed.`,
 			if !w.confirm(out, "Unwind it?") {
 				return withCode(exitAborted, errors.New("not confirmed; nothing sent"))
 			}
-			return c.execute(ctx, out, strategy.CmdUnwind, strategy.CommandArgs{PairID: p.ID, Slices: slices}, w.timeout)
+			return c.execute(ctx, out, "unwind", strategy.CmdUnwind, strategy.CommandArgs{PairID: p.ID, Slices: slices}, w.timeout)
 		},
 	}
 	w.flags(cmd)
@@ -103,7 +113,13 @@ func (a *app) flattenCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "flatten --all",
 		Short: "Close every live pair",
-		Args:  cobra.NoArgs,
+		Long: `Close every live pair. carry lists what it will close and asks first.
+With a bot running, the bot carries it out; with none, this command takes the account lock and does it itself.
+
+` + waitHelp + `
+
+Exit codes: 0 done, 1 failed or no outcome within --timeout, 2 no --all, 3 refused, 5 not confirmed.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if !all {
 				return withCode(exitUsage, errors.New("flatten closes every pair: say so with --all (or use `carry unwind SYMBOL` for one)"))
@@ -137,7 +153,7 @@ func (a *app) flattenCmd() *cobra.Command {
 			if !w.confirm(out, fmt.Sprintf("Close all %d pairs?", len(pairs))) {
 				return withCode(exitAborted, errors.New("not confirmed; nothing sent"))
 			}
-			return c.execute(ctx, out, strategy.CmdFlattenAll, strategy.CommandArgs{}, w.timeout)
+			return c.execute(ctx, out, "flatten", strategy.CmdFlattenAll, strategy.CommandArgs{}, w.timeout)
 		},
 	}
 	w.flags(cmd)
@@ -145,14 +161,28 @@ func (a *app) flattenCmd() *cobra.Command {
 	return cmd
 }
 
-// stateCmd builds halt, resume and reduce-only.
+// stateCmd builds halt, resume and reduce-only: use is the command the operator types (reduce-only), kind
+// the command stored for the bot (reduce_only).
+//
+// They do not ask for confirmation, unlike unwind and flatten: they send no order and change no position,
+// each is undone by another (halt, resume, reduce-only), and a halt must not wait for an answer in an
+// emergency. --yes is accepted, and changes nothing, so scripts can pass the same flags to every write command.
 func (a *app) stateCmd(use, kind, short string) *cobra.Command {
 	var w writeOpts
 	var reason string
 	cmd := &cobra.Command{
 		Use:   use,
 		Short: short,
-		Args:  cobra.NoArgs,
+		Long: short + `.
+
+It does not ask for confirmation: it sends no order and changes no position, and halt, resume and reduce-only
+undo each other. --yes is accepted (scripts may pass it to every write command) and changes nothing.
+With no bot running it changes the trading state itself.
+
+` + waitHelp + `
+
+Exit codes: 0 done, 1 failed or no outcome within --timeout.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			c, err := a.openCLI(ctx, false)
@@ -161,13 +191,14 @@ func (a *app) stateCmd(use, kind, short string) *cobra.Command {
 			}
 			defer c.close()
 			if w.dryRun {
-				fmt.Fprintf(cmd.OutOrStdout(), "would run %s on account %s (%s): nothing sent\n", kind, c.acct.Name, c.acct.Mode)
+				fmt.Fprintf(cmd.OutOrStdout(), "would run %s on account %s (%s): nothing sent\n", use, c.acct.Name, c.acct.Mode)
 				return nil
 			}
-			return c.execute(ctx, cmd.OutOrStdout(), kind, strategy.CommandArgs{Reason: reason}, w.timeout)
+			return c.execute(ctx, cmd.OutOrStdout(), use, kind, strategy.CommandArgs{Reason: reason}, w.timeout)
 		},
 	}
 	w.flags(cmd)
+	cmd.Flags().Lookup("yes").Usage = "accepted and ignored: " + use + " never asks"
 	cmd.Flags().StringVar(&reason, "reason", "", "why (recorded with the change)")
 	return cmd
 }
@@ -213,12 +244,13 @@ func (c *cli) describeUnwind(ctx context.Context, p pair.Pair, slices int) strin
 	return s
 }
 
-// execute runs a command through the running bot, or in this process when no bot holds the account.
-func (c *cli) execute(ctx context.Context, out io.Writer, kind string, args strategy.CommandArgs, timeout time.Duration) error {
+// execute runs a command through the running bot, or in this process when no bot holds the account. name
+// is the command as the operator typed it, kind as it is stored.
+func (c *cli) execute(ctx context.Context, out io.Writer, name, kind string, args strategy.CommandArgs, timeout time.Duration) error {
 	by := requester()
 	lock, err := c.db.TryLockAccount(ctx, c.acct.Name, c.acct.Mode)
 	if errors.Is(err, store.ErrLocked) {
-		return c.viaBot(ctx, out, kind, args, by, timeout)
+		return c.viaBot(ctx, out, name, kind, args, by, timeout)
 	}
 	if err != nil {
 		return err
@@ -229,8 +261,12 @@ func (c *cli) execute(ctx context.Context, out io.Writer, kind string, args stra
 	if err != nil {
 		return err
 	}
-	if _, _, err := c.db.ClaimCommand(ctx, c.acct.ID, time.Now()); err != nil {
+	// This command, and only this one: an older command still pending was meant for a bot that is gone
+	// (the next bot expires it).
+	if _, ok, err := c.db.ClaimCommandByID(ctx, id, time.Now()); err != nil {
 		return err
+	} else if !ok {
+		return fmt.Errorf("%s: command %d was no longer pending when this process claimed it; nothing was done", name, id)
 	}
 	result, runErr := c.runHere(ctx, kind, args, by)
 	status := store.CommandDone
@@ -240,50 +276,90 @@ func (c *cli) execute(ctx context.Context, out io.Writer, kind string, args stra
 	if err := c.db.FinishCommand(ctx, id, status, result, time.Now()); err != nil {
 		return err
 	}
-	return reportCommand(out, kind, status, result, runErr)
+	return reportCommand(out, name, store.Command{ID: id, Kind: kind, Status: status, Result: result})
 }
 
-// viaBot queues the command for the bot and waits for its outcome.
-func (c *cli) viaBot(ctx context.Context, out io.Writer, kind string, args strategy.CommandArgs, by string, timeout time.Duration) error {
+// pollEvery is how often the CLI reads the status of a command it sent to the bot.
+const pollEvery = 200 * time.Millisecond
+
+// viaBot queues the command for the bot and waits for its outcome. When it stops waiting (--timeout, Ctrl-C
+// or SIGTERM) it cancels the command unless the bot has already started it, so a command nobody waits for
+// any more never runs later.
+func (c *cli) viaBot(ctx context.Context, out io.Writer, name, kind string, args strategy.CommandArgs, by string, timeout time.Duration) error {
 	id, err := c.db.SubmitCommand(ctx, c.acct.ID, kind, args, by)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "sent to the running bot as command %d; waiting for it (up to %s)\n", id, timeout)
-	deadline := time.Now().Add(timeout)
+	wctx, stopSignals := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stopSignals()
+	giveUp := func(why string) error {
+		stopSignals() // from here a second Ctrl-C ends the process at once
+		return c.giveUp(out, name, id, why)
+	}
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
 	for {
-		cmd, err := c.db.GetCommand(ctx, id)
-		if err != nil {
-			return err
-		}
-		if cmd.Status == store.CommandDone || cmd.Status == store.CommandFailed {
-			var runErr error
-			if cmd.Status == store.CommandFailed {
-				runErr = errors.New(cmd.Result)
-			}
-			return reportCommand(out, kind, cmd.Status, cmd.Result, runErr)
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("command %d is still %s after %s; it stays queued — check `carry status`", id, cmd.Status, timeout)
+		cmd, err := c.db.GetCommand(wctx, id)
+		switch {
+		case err != nil && wctx.Err() != nil:
+			return giveUp("interrupted while waiting")
+		case err != nil:
+			return giveUp("reading its status failed: " + err.Error())
+		case store.CommandFinal(cmd.Status):
+			return reportCommand(out, name, cmd)
 		}
 		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(200 * time.Millisecond):
+		case <-wctx.Done():
+			return giveUp("interrupted while waiting")
+		case <-deadline.C:
+			return giveUp(fmt.Sprintf("no outcome within --timeout %s", timeout))
+		case <-time.After(pollEvery):
 		}
 	}
 }
 
-func reportCommand(out io.Writer, kind, status, result string, err error) error {
+// giveUp stops waiting for command id: it cancels it if the bot has not started it, in one statement that
+// races safely with the bot claiming it, and says which happened.
+func (c *cli) giveUp(out io.Writer, name string, id int64, why string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cmd, cancelled, err := c.db.CancelCommand(ctx, id, "cancelled by the CLI that sent it: "+why, time.Now())
 	if err != nil {
+		return withCode(exitFailure, fmt.Errorf("%s: %s, and cancelling command %d failed: %w; it may still be carried out: check `carry status` and `carry events`", name, why, id, err))
+	}
+	if cancelled {
+		return withCode(exitFailure, fmt.Errorf("%s: %s; command %d cancelled before the bot started it: nothing was done and it will not run later (is the bot alive and trading? `carry status`); send it again if you still want it", name, why, id))
+	}
+	// The bot claimed it first; a short command finishes in a moment.
+	for end := time.Now().Add(3 * time.Second); !store.CommandFinal(cmd.Status) && time.Now().Before(end); {
+		time.Sleep(pollEvery)
+		if cmd, err = c.db.GetCommand(ctx, id); err != nil {
+			break
+		}
+	}
+	if store.CommandFinal(cmd.Status) {
+		return reportCommand(out, name, cmd)
+	}
+	return withCode(exitFailure, fmt.Errorf("%s: %s, but the bot had already started command %d (at %s): it was not cancelled and is still running; check its outcome with `carry status` and `carry events`",
+		name, why, id, cmd.StartedAt.UTC().Format("15:04:05 UTC")))
+}
+
+// reportCommand prints a command's outcome, or returns it as an error with its exit code.
+func reportCommand(out io.Writer, name string, cmd store.Command) error {
+	switch cmd.Status {
+	case store.CommandDone:
+		fmt.Fprintf(out, "%s %s: %s\n", name, cmd.Status, cmd.Result)
+		return nil
+	case store.CommandFailed:
 		code := exitFailure
-		if strings.Contains(err.Error(), strategy.ErrNoSuchPair.Error()) {
+		if strings.Contains(cmd.Result, strategy.ErrNoSuchPair.Error()) {
 			code = exitNotFound
 		}
-		return withCode(code, fmt.Errorf("%s failed: %s", kind, result))
+		return withCode(code, fmt.Errorf("%s failed: %s", name, cmd.Result))
+	default: // cancelled or expired: never carried out
+		return withCode(exitFailure, fmt.Errorf("%s not carried out: command %d %s (%s); nothing was done, send it again if you still want it", name, cmd.ID, cmd.Status, cmd.Result))
 	}
-	fmt.Fprintf(out, "%s %s: %s\n", kind, status, result)
-	return nil
 }
 
 // runHere carries a command out in this process: state changes directly; unwinds with a full system

@@ -20,7 +20,7 @@ type Command struct {
 	AccountID   int64
 	Kind        string
 	Args        json.RawMessage
-	Status      string // pending | running | done | failed
+	Status      string // pending | running | done | failed | cancelled | expired
 	Result      string
 	RequestedBy string
 	CreatedAt   time.Time
@@ -28,13 +28,26 @@ type Command struct {
 	FinishedAt  time.Time
 }
 
-// Command statuses.
+// Command statuses. A command is pending until a trader claims it (running), then done or failed. It can
+// also end without ever running: cancelled by the CLI that sent it when it stopped waiting, or expired by a
+// bot at start when it was queued for an earlier holder of the account (migration 00007).
 const (
-	CommandPending = "pending"
-	CommandRunning = "running"
-	CommandDone    = "done"
-	CommandFailed  = "failed"
+	CommandPending   = "pending"
+	CommandRunning   = "running"
+	CommandDone      = "done"
+	CommandFailed    = "failed"
+	CommandCancelled = "cancelled"
+	CommandExpired   = "expired"
 )
+
+// CommandFinal reports whether a command status is an outcome (nothing more will happen to the command).
+func CommandFinal(status string) bool {
+	switch status {
+	case CommandDone, CommandFailed, CommandCancelled, CommandExpired:
+		return true
+	}
+	return false
+}
 
 const commandCols = "id, account_id, kind, args, status, result, requested_by, created_at, started_at, finished_at"
 
@@ -89,6 +102,41 @@ func (s *Store) ClaimCommand(ctx context.Context, accountID int64, at time.Time)
 		return Command{}, false, fmt.Errorf("claiming a command: %w", err)
 	}
 	return c, true, nil
+}
+
+// ClaimCommandByID marks one command running if it is still pending and returns it; ok is false when it is
+// not pending any more (claimed, cancelled or finished meanwhile). The CLI carrying out its own command
+// claims exactly that one, never an older command queued for someone else.
+func (s *Store) ClaimCommandByID(ctx context.Context, id int64, at time.Time) (Command, bool, error) {
+	c, err := scanCommand(s.pool.QueryRow(ctx, `
+		UPDATE commands SET status = 'running', started_at = $2
+		WHERE id = $1 AND status = 'pending'
+		RETURNING `+commandCols, id, at))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Command{}, false, nil
+	}
+	if err != nil {
+		return Command{}, false, fmt.Errorf("claiming command %d: %w", id, err)
+	}
+	return c, true, nil
+}
+
+// CancelCommand cancels a command if, and only if, it is still pending: atomically against a trader
+// claiming it, so a command is either cancelled (and will never run) or claimed (and runs), never both.
+// cancelled reports which; c is the command as it stands afterwards.
+func (s *Store) CancelCommand(ctx context.Context, id int64, reason string, at time.Time) (c Command, cancelled bool, err error) {
+	c, err = scanCommand(s.pool.QueryRow(ctx, `
+		UPDATE commands SET status = 'cancelled', result = $2, finished_at = $3
+		WHERE id = $1 AND status = 'pending'
+		RETURNING `+commandCols, id, reason, at))
+	if err == nil {
+		return c, true, nil
+	}
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return Command{}, false, fmt.Errorf("cancelling command %d: %w", id, err)
+	}
+	c, err = s.GetCommand(ctx, id)
+	return c, false, err
 }
 
 // RunningCommands returns commands left running (by a bot that stopped mid-command), oldest first.

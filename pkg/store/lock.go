@@ -53,6 +53,26 @@ func (s *Store) TryLockAccount(ctx context.Context, name, mode string) (*Account
 	return l, nil
 }
 
+// AccountLocked reports whether some session holds the account's trader lock (a running bot, or a CLI
+// carrying a command out itself), without taking it: it reads pg_locks, so a bot starting at the same moment
+// is never refused because of the check. Postgres shows a bigint advisory key as its high half in classid
+// and its low half in objid, with objsubid 1; the lock is per database, like the key.
+func (s *Store) AccountLocked(ctx context.Context, name, mode string) (bool, error) {
+	key := uint64(LockKey(name, mode))
+	var held bool
+	err := s.pool.QueryRow(ctx, `
+		SELECT EXISTS (
+			SELECT 1 FROM pg_locks
+			WHERE locktype = 'advisory' AND granted AND objsubid = 1
+			  AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+			  AND classid::bigint = $1 AND objid::bigint = $2)`,
+		int64(key>>32), int64(key&0xffffffff)).Scan(&held)
+	if err != nil {
+		return false, fmt.Errorf("checking the account lock of %s (%s mode): %w", name, mode, err)
+	}
+	return held, nil
+}
+
 // Lost is closed when the lock's connection fails.
 func (l *AccountLock) Lost() <-chan struct{} { return l.lost }
 
