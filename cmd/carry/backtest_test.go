@@ -93,7 +93,7 @@ func TestBacktestOnTheShippedData(t *testing.T) {
 }
 
 // checkFundingHeld rebuilds the perp position from the stored fills and, for every settlement in the CSV,
-// expects a stored payment of −position × mark × rate (mark rule: the open of the settlement hour's perp bar,
+// expects a stored payment of −position × mark × rate to 8 places (mark rule: the open of the settlement hour's perp bar,
 // else the previous close) exactly when the position was not zero.
 func checkFundingHeld(t *testing.T, db string, total decimal.Decimal) {
 	t.Helper()
@@ -166,7 +166,7 @@ func checkFundingHeld(t *testing.T, db string, total decimal.Decimal) {
 			}
 			mark = closes[times[i-1]]
 		}
-		want := pos.Neg().Mul(mark).Mul(st.rate)
+		want := pos.Neg().Mul(mark).Mul(st.rate).Round(8) // booked to 8 places, as Binance does
 		if !ok {
 			t.Fatalf("no payment stored for the settlement at %s with a position of %s", st.at, pos)
 		}

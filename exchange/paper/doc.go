@@ -24,7 +24,8 @@
 // Every order is checked with exchange.CheckFilters at its limit price or the touch. Fees are Binance's: a spot
 // BUY pays its fee in the BASE asset (buying 0.10011 BTC at 0.1% leaves 0.10000989), a spot SELL in the quote
 // asset (qty × price × rate), a futures fill qty × price × rate in USDT; rates are Config.Fees (taker, or
-// maker for resting orders). Insufficient balance is a RejectInsufficient error with Binance's code: -2010
+// maker for resting orders). Fees and funding amounts are booked to 8 decimal places (half up), the precision
+// of Binance's commissions and income. Insufficient balance is a RejectInsufficient error with Binance's code: -2010
 // (spot: qty × price of the quote for a buy, qty of the base for a sell) or -2019 (futures: the initial margin
 // notional/leverage of the exposure the order opens, plus the fee, against the available balance). A futures
 // order whose position would exceed the bracket of its leverage is rejected with -2027. reduceOnly orders are
@@ -54,7 +55,7 @@
 //
 // # Funding
 //
-// On EventFunding every open position in the symbol receives exchange.FundingAmount(qty, mark, rate) (longs
+// On EventFunding every open position in the symbol receives exchange.FundingAmount(qty, mark, rate), to 8 places (longs
 // pay shorts when the rate is positive) in the cross wallet or its isolated wallet, with the mark of the event
 // (Funding.MarkPrice) or else the last mark. Only positions open at the settlement time take part, each
 // settlement is paid once, a wallet that cannot pay goes down anyway (the liquidation check follows), and each

@@ -10,7 +10,7 @@ import (
 )
 
 // settle records a settlement seen by Apply and pays it to or from the symbol's position: amount =
-// exchange.FundingAmount(qty, mark, rate) (longs pay shorts when the rate is positive), booked in the cross
+// exchange.FundingAmount(qty, mark, rate) to 8 places (longs pay shorts when the rate is positive), booked in the cross
 // wallet or the position's isolated wallet. The mark is the event's Funding.MarkPrice when set, else the last
 // mark. Only a position open at the settlement time takes part, and each settlement is paid once.
 func (v *Venue) settle(ev *exchange.Event) {
@@ -45,7 +45,7 @@ func (v *Venue) settle(ev *exchange.Event) {
 	if !mark.IsPositive() {
 		return
 	}
-	amount := exchange.FundingAmount(p.qty, mark, r.Rate)
+	amount := exchange.FundingAmount(p.qty, mark, r.Rate).Round(amountPlaces)
 	rec := &fundingRec{TranID: FundingTranID(r.Symbol, r.Time), Symbol: r.Symbol, Rate: r.Rate, Mark: mark, Qty: p.qty,
 		Amount: amount, Isolated: p.isolated, Time: r.Time}
 	if err := v.commitBackground(KindFunding, r.Time, rec); err != nil {

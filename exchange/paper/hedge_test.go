@@ -86,7 +86,7 @@ func TestStaticHedgeThrough2021(t *testing.T) {
 			continue
 		}
 		m := markAt(t, bars, r.at)
-		amt := d("1").Mul(m).Mul(r.rate) // short 1: receives mark × rate
+		amt := d("1").Mul(m).Mul(r.rate).Round(8) // short 1: receives mark × rate, booked to 8 places as Binance does
 		want = want.Add(amt)
 		wantByID[paper.FundingTranID("BTCUSDT", r.at)] = amt
 		n++

@@ -252,7 +252,7 @@ func (v *Venue) checkMargin(pos *position, in exchange.Instrument, req exchange.
 			pos.leverage, b.MaxLeverage, after.qty.Abs().Mul(price))
 	}
 	im := opened.Mul(price).DivRound(decimal.NewFromInt(int64(pos.leverage)), 8)
-	fee := qty.Mul(price).Mul(rate)
+	fee := qty.Mul(price).Mul(rate).Round(amountPlaces)
 	acct, err := v.account()
 	if err != nil {
 		return fmt.Errorf("paper futures %s: %w", in.Symbol, err)
@@ -263,13 +263,17 @@ func (v *Venue) checkMargin(pos *position, in exchange.Instrument, req exchange.
 	return nil
 }
 
+// amountPlaces is the precision of the amounts Binance books — commissions, funding income, balances: 8
+// decimal places. The paper venue rounds what it computes (half up) to it.
+const amountPlaces = 8
+
 // spotFill prices one spot execution: a buy pays its fee in the base asset, a sell in the quote asset.
 func (v *Venue) spotFill(in exchange.Instrument, side exchange.Side, qty, price, rate decimal.Decimal, maker bool, at time.Time) fillRec {
 	f := fillRec{TradeID: strconv.FormatInt(v.st.tradeSeq[exchange.Spot]+1, 10), Side: side, Qty: qty, Price: price, Maker: maker, Time: at}
 	if side == exchange.Buy {
-		f.Fee, f.FeeAsset = qty.Mul(rate), in.Base
+		f.Fee, f.FeeAsset = qty.Mul(rate).Round(amountPlaces), in.Base
 	} else {
-		f.Fee, f.FeeAsset = qty.Mul(price).Mul(rate), in.Quote
+		f.Fee, f.FeeAsset = qty.Mul(price).Mul(rate).Round(amountPlaces), in.Quote
 	}
 	return f
 }
@@ -283,7 +287,7 @@ func (v *Venue) futuresFill(pos *position, in exchange.Instrument, side exchange
 	dry := *pos
 	realized, _, _ := dry.trade(signed, price, at)
 	return fillRec{TradeID: strconv.FormatInt(v.st.tradeSeq[exchange.Futures]+1, 10), Side: side, Qty: qty, Price: price,
-		Fee: qty.Mul(price).Mul(rate), FeeAsset: in.Quote, RealizedPnL: realized, Maker: maker, Time: at}
+		Fee: qty.Mul(price).Mul(rate).Round(amountPlaces), FeeAsset: in.Quote, RealizedPnL: realized, Maker: maker, Time: at}
 }
 
 // QueryOrder finds an order by client id with its fills; exchange.ErrNotFound when the venue never got it.
