@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"math"
 	"sort"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -16,27 +15,14 @@ import (
 	"github.com/carry-trading/carry/exchange/binance/fakebinance"
 	"github.com/carry-trading/carry/pkg/accounting"
 	"github.com/carry-trading/carry/pkg/telemetry"
+	"github.com/carry-trading/carry/pkg/telemetry/telemetrytest"
 	"github.com/carry-trading/carry/strategy"
 	"github.com/carry-trading/carry/strategy/executor"
 )
 
-// scrapeMetrics reads /metrics over HTTP and returns each sample by its series as the text format writes
-// it: name{label="value",…}.
+// scrapeMetrics reads the bot's /metrics as numbers by series.
 func scrapeMetrics(t *testing.T, addr string) map[string]float64 {
-	t.Helper()
-	out := map[string]float64{}
-	for _, line := range strings.Split(httpGet(t, "http://"+addr+"/metrics"), "\n") {
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		i := strings.LastIndexByte(line, ' ')
-		v, err := strconv.ParseFloat(line[i+1:], 64)
-		if err != nil {
-			t.Fatalf("/metrics line %q: %v", line, err)
-		}
-		out[line[:i]] = v
-	}
-	return out
+	return telemetrytest.Scrape(t, addr)
 }
 
 // waitMetric scrapes until series satisfies ok and returns its value; it fails with the bot's logs.

@@ -7,12 +7,12 @@ import (
 	"io"
 	"math"
 	"net/http"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/carry-trading/carry/exchange"
+	"github.com/carry-trading/carry/pkg/telemetry/telemetrytest"
 )
 
 type fakeDB struct{ err error }
@@ -91,28 +91,8 @@ func TestHealthzNeedsFreshFeedsAndADatabase(t *testing.T) {
 	}
 }
 
-// scrape reads /metrics over HTTP and returns each sample by its series as the text format writes it
-// (name{label="value",…}).
-func scrape(t *testing.T, addr string) map[string]float64 {
-	t.Helper()
-	code, body := get(t, "http://"+addr+"/metrics")
-	if code != 200 {
-		t.Fatalf("/metrics: %d", code)
-	}
-	out := map[string]float64{}
-	for _, line := range strings.Split(body, "\n") {
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		i := strings.LastIndexByte(line, ' ')
-		v, err := strconv.ParseFloat(line[i+1:], 64)
-		if err != nil {
-			t.Fatalf("/metrics line %q: %v", line, err)
-		}
-		out[line[:i]] = v
-	}
-	return out
-}
+// scrape reads /metrics as numbers by series.
+func scrape(t *testing.T, addr string) map[string]float64 { return telemetrytest.Scrape(t, addr) }
 
 func sample(t *testing.T, m map[string]float64, series string) float64 {
 	t.Helper()
