@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/shopspring/decimal"
 
 	"github.com/carry-trading/carry/exchange"
 	"github.com/carry-trading/carry/strategy/pair"
@@ -108,20 +110,6 @@ func (s *Store) Commit(ctx context.Context, tr pair.Transition) error {
 	if tr.At.IsZero() {
 		tr.At = time.Now()
 	}
-	tx, err := s.pool.Begin(ctx)
-	if err != nil {
-		return fmt.Errorf("pair %d %s→%s: beginning: %w", tr.PairID, tr.From, tr.To, err)
-	}
-	defer func() { _ = tx.Rollback(ctx) }()
-
-	var state pair.State
-	var accountID int64
-	if err := tx.QueryRow(ctx, "SELECT state, account_id FROM pairs WHERE id = $1 FOR UPDATE", tr.PairID).Scan(&state, &accountID); err != nil {
-		return fmt.Errorf("pair %d %s→%s: %w", tr.PairID, tr.From, tr.To, notFound(err))
-	}
-	if state != tr.From {
-		return fmt.Errorf("pair %d %s→%s: it is %s: %w", tr.PairID, tr.From, tr.To, state, ErrStale)
-	}
 	u := tr.Updated
 	var opened, closed any
 	if !u.OpenedAt.IsZero() {
@@ -132,36 +120,61 @@ func (s *Store) Commit(ctx context.Context, tr pair.Transition) error {
 	if tr.To == pair.Closed {
 		closed = tr.At
 	}
-	if _, err := tx.Exec(ctx, `
-		UPDATE pairs SET state = $2, intent = $3, target_qty = $4, spot_qty = $5, perp_qty = $6, attempt = $7,
-			entry_spot_price = $8, entry_perp_price = $9, entry_basis = $10, reason = $11, updated_at = $12,
-			opened_at = COALESCE(opened_at, $13), closed_at = $14
-		WHERE id = $1`,
-		tr.PairID, tr.To, u.Intent, u.TargetQty, u.SpotQty, u.PerpQty, u.Attempt, u.EntrySpotPrice, u.EntryPerpPrice,
-		u.EntryBasis, tr.Reason, tr.At, opened, closed); err != nil {
-		return fmt.Errorf("pair %d %s→%s: updating: %w", tr.PairID, tr.From, tr.To, err)
-	}
-	ids := make([]string, len(tr.Orders))
+	n := len(tr.Orders)
+	ids, legs, purposes, venues, symbols, sides, types := make([]string, n), make([]string, n), make([]string, n),
+		make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	qtys, prices, reduceOnly, sideEffects := make([]decimal.Decimal, n), make([]decimal.Decimal, n), make([]bool, n), make([]string, n)
 	for i, o := range tr.Orders {
-		ids[i] = o.ClientID
-		if _, err := tx.Exec(ctx, `
+		ids[i], legs[i], purposes[i], venues[i], symbols[i] = o.ClientID, string(o.Leg), string(o.Purpose), string(o.Venue), o.Symbol
+		sides[i], types[i], qtys[i], prices[i] = string(o.Side), string(o.Type), o.Qty, o.Price
+		reduceOnly[i], sideEffects[i] = o.ReduceOnly, string(o.SideEffect)
+	}
+	// One statement, so one round trip and one implicit transaction: the pair moves only from the state the
+	// caller saw (the row lock of the UPDATE serialises concurrent commits), and its orders and the log
+	// entry are written with it or not at all. A client id used before fails the whole statement.
+	var moved, recorded int
+	err := s.pool.QueryRow(ctx, `
+		WITH upd AS (
+			UPDATE pairs SET state = $2, intent = $3, target_qty = $4, spot_qty = $5, perp_qty = $6, attempt = $7,
+				entry_spot_price = $8, entry_perp_price = $9, entry_basis = $10, reason = $11, updated_at = $12,
+				opened_at = COALESCE(opened_at, $13), closed_at = $14
+			WHERE id = $1 AND state = $15
+			RETURNING account_id
+		), ord AS (
 			INSERT INTO orders (account_id, pair_id, client_order_id, leg, purpose, venue, symbol, side, type, qty, price,
 				reduce_only, side_effect, status, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'intent', $14, $14)`,
-			accountID, tr.PairID, o.ClientID, o.Leg, o.Purpose, o.Venue, o.Symbol, o.Side, o.Type, o.Qty, o.Price,
-			o.ReduceOnly, o.SideEffect, tr.At); err != nil {
-			if IsUniqueViolation(err) {
-				return fmt.Errorf("pair %d: client order id %s was already used; refusing to send it again", tr.PairID, o.ClientID)
-			}
-			return fmt.Errorf("pair %d: recording order %s: %w", tr.PairID, o.ClientID, err)
+			SELECT upd.account_id, $1, o.cid, o.leg, o.purpose, o.venue, o.symbol, o.side, o.type, o.qty, o.price, o.ro, o.se,
+				'intent', $12, $12
+			FROM upd, unnest($16::text[], $17::text[], $18::text[], $19::text[], $20::text[], $21::text[], $22::text[],
+				$23::numeric[], $24::numeric[], $25::boolean[], $26::text[]) WITH ORDINALITY
+				AS o(cid, leg, purpose, venue, symbol, side, type, qty, price, ro, se, n)
+			ORDER BY o.n
+			RETURNING 1
+		), log AS (
+			INSERT INTO pair_transitions (pair_id, from_state, to_state, attempt, reason, client_order_ids, at)
+			SELECT $1, $15, $2, $7, $11, $16::text[], $12 FROM upd
+			RETURNING 1
+		)
+		SELECT (SELECT count(*) FROM upd), (SELECT count(*) FROM ord)`,
+		tr.PairID, tr.To, u.Intent, u.TargetQty, u.SpotQty, u.PerpQty, u.Attempt, u.EntrySpotPrice, u.EntryPerpPrice,
+		u.EntryBasis, tr.Reason, tr.At, opened, closed, tr.From,
+		ids, legs, purposes, venues, symbols, sides, types, qtys, prices, reduceOnly, sideEffects).Scan(&moved, &recorded)
+	if err != nil {
+		if IsUniqueViolation(err) {
+			return fmt.Errorf("pair %d: a client order id of this round (%s) was already used; refusing to send it again: %w",
+				tr.PairID, strings.Join(ids, ", "), err)
 		}
-	}
-	if _, err := tx.Exec(ctx, `INSERT INTO pair_transitions (pair_id, from_state, to_state, attempt, reason, client_order_ids, at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)`, tr.PairID, tr.From, tr.To, u.Attempt, tr.Reason, ids, tr.At); err != nil {
-		return fmt.Errorf("pair %d: logging transition: %w", tr.PairID, err)
-	}
-	if err := tx.Commit(ctx); err != nil {
 		return fmt.Errorf("pair %d %s→%s: committing: %w", tr.PairID, tr.From, tr.To, err)
+	}
+	if moved == 0 {
+		var state pair.State
+		if err := s.pool.QueryRow(ctx, "SELECT state FROM pairs WHERE id = $1", tr.PairID).Scan(&state); err != nil {
+			return fmt.Errorf("pair %d %s→%s: %w", tr.PairID, tr.From, tr.To, notFound(err))
+		}
+		return fmt.Errorf("pair %d %s→%s: it is %s: %w", tr.PairID, tr.From, tr.To, state, ErrStale)
+	}
+	if recorded != n {
+		return fmt.Errorf("pair %d %s→%s: %d of %d orders recorded", tr.PairID, tr.From, tr.To, recorded, n)
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -330,4 +331,47 @@ func TestOneTraderPerAccount(t *testing.T) {
 		t.Fatalf("after unlock the lock is free: %v", err)
 	}
 	l3.Unlock(ctx)
+}
+
+// Concurrent commits of the same transition: exactly one moves the pair and records its orders; the others
+// are stale and leave nothing behind. A pair that does not exist is ErrNotFound.
+func TestCommitIsAtomicUnderConcurrency(t *testing.T) {
+	st, _ := pg.NewStore(t)
+	ctx := context.Background()
+	acct, _ := st.EnsureAccount(ctx, "main", "paper")
+	p, err := st.CreatePair(ctx, pair.Pair{AccountID: acct.ID, Symbol: "BTCUSDT", Direction: pair.Carry, TargetQty: d("0.1"), CreatedAt: t0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := p
+	next.State, next.Attempt = pair.Opening, 1
+	const n = 8
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			id := fmt.Sprintf("race-%d", i)
+			errs <- st.Commit(ctx, pair.Transition{PairID: p.ID, From: pair.Pending, To: pair.Opening, At: t0, Updated: next,
+				Orders: []pair.OrderIntent{{Leg: pair.LegSpot, OrderRequest: exchange.OrderRequest{ClientID: id + "-s", Venue: exchange.Spot,
+					Symbol: "BTCUSDT", Side: exchange.Buy, Type: exchange.Market, Qty: d("0.1")}},
+					{Leg: pair.LegPerp, OrderRequest: exchange.OrderRequest{ClientID: id + "-p", Venue: exchange.Futures,
+						Symbol: "BTCUSDT", Side: exchange.Sell, Type: exchange.Market, Qty: d("0.1")}}}})
+		}()
+	}
+	won := 0
+	for range n {
+		switch err := <-errs; {
+		case err == nil:
+			won++
+		case !errors.Is(err, store.ErrStale):
+			t.Errorf("a losing commit: %v, want ErrStale", err)
+		}
+	}
+	orders, _ := st.PairOrders(ctx, p.ID)
+	log, _ := st.Transitions(ctx, p.ID)
+	if won != 1 || len(orders) != 2 || len(log) != 1 || orders[0].Leg != pair.LegSpot || orders[1].Leg != pair.LegPerp {
+		t.Fatalf("%d commits won, %d orders, %d log entries: want 1, 2 (spot then perp), 1", won, len(orders), len(log))
+	}
+	if err := st.Commit(ctx, pair.Transition{PairID: p.ID + 1000, From: pair.Pending, To: pair.Opening, Updated: next}); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("commit of a missing pair: %v, want ErrNotFound", err)
+	}
 }

@@ -62,6 +62,9 @@ func holdings(fills []store.FillRecord, dir pair.Direction, base string) legs {
 
 // refresh reloads the pair's quantities and entry prices from the journal's fills.
 func (e *Executor) refresh(ctx context.Context, p *pair.Pair, m Market) error {
+	if p.State == pair.Pending && p.Attempt == 0 {
+		return nil // never committed a round: no order was ever sent, so there is nothing filled to read
+	}
 	fills, err := e.j.Fills(ctx, e.account.ID, p.ID)
 	if err != nil {
 		return fmt.Errorf("pair %d: reading fills: %w", p.ID, err)
