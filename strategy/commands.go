@@ -182,8 +182,7 @@ func (e *Engine) unwind(ctx context.Context, p pair.Pair, slices int, reason str
 		return "", fmt.Errorf("pair %d: no market for %s", p.ID, p.Symbol)
 	}
 	if slices > 1 && p.State == pair.Open {
-		step := exchange.CoarserStep(m.Spot.StepSize, m.Perp.StepSize)
-		slice := exchange.FloorToStep(p.PerpQty.Div(decimal.NewFromInt(int64(slices))), step)
+		slice := exchange.FloorToStep(p.PerpQty.Div(decimal.NewFromInt(int64(slices))), m.LotStep())
 		for i := 1; i < slices && slice.IsPositive(); i++ {
 			target := p.PerpQty.Sub(slice)
 			np, err := e.Exec.Reduce(ctx, p.ID, target, fmt.Sprintf("%s (slice %d/%d)", reason, i, slices))

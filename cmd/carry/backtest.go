@@ -283,6 +283,10 @@ func (a *app) pairResults(ctx context.Context, db *database, s *system) ([]accou
 	if err != nil {
 		return nil, err
 	}
+	recs := pairRecords{}
+	if err := recs.load(ctx, db.Store, s.acct.ID, 0); err != nil {
+		return nil, err
+	}
 	var out []accounting.PairPnL
 	for _, p := range pairs {
 		if p.OpenedAt.IsZero() {
@@ -292,11 +296,7 @@ func (a *app) pairResults(ctx context.Context, db *database, s *system) ([]accou
 		if sg := s.book.Get(p.Symbol); sg != nil {
 			px = accounting.Prices{Spot: sg.Spot.Mid(), Perp: sg.Perp.Mid()}
 		}
-		r, err := accountPair(ctx, db.Store, s.acct.ID, p, px, s.markets[p.Symbol].Spot.Base, a.cfg.Universe.QuoteAsset)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, r)
+		out = append(out, recs.account(p, px, s.markets[p.Symbol].Spot.Base, a.cfg.Universe.QuoteAsset))
 	}
 	return out, nil
 }

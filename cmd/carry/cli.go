@@ -98,31 +98,66 @@ func (c *cli) pairPnL(ctx context.Context, p pair.Pair, px accounting.Prices) (a
 // accountPair accounts one pair from what Postgres recorded: its fills, funding payments and loan
 // transactions, valued at px.
 func accountPair(ctx context.Context, st *store.Store, accountID int64, p pair.Pair, px accounting.Prices, base, quote string) (accounting.PairPnL, error) {
-	fills, err := st.Fills(ctx, accountID, p.ID)
-	if err != nil {
+	recs := pairRecords{}
+	if err := recs.load(ctx, st, accountID, p.ID); err != nil {
 		return accounting.PairPnL{}, err
 	}
-	funding, err := st.FundingPayments(ctx, accountID, p.ID)
+	return recs.account(p, px, base, quote), nil
+}
+
+// pairRecords are what Postgres recorded of an account's pairs, by pair id: fills, funding payments and
+// loan transactions.
+type pairRecords map[int64]*pairRecord
+
+type pairRecord struct {
+	fills   []exchange.Fill
+	funding []exchange.FundingPayment
+	loans   []exchange.LoanTx
+}
+
+// load reads the records of one pair, or with pairID 0 those of every pair of the account: three queries
+// either way, so accounting all of an account's pairs needs no query per pair.
+func (r pairRecords) load(ctx context.Context, st *store.Store, accountID, pairID int64) error {
+	fills, err := st.Fills(ctx, accountID, pairID)
 	if err != nil {
-		return accounting.PairPnL{}, err
+		return err
 	}
-	loans, err := st.LoanTxs(ctx, accountID, store.LoanFilter{PairID: p.ID})
+	funding, err := st.FundingPayments(ctx, accountID, pairID)
 	if err != nil {
-		return accounting.PairPnL{}, err
+		return err
 	}
-	fs := make([]exchange.Fill, len(fills))
-	for i, f := range fills {
-		fs[i] = f.Fill
+	loans, err := st.LoanTxs(ctx, accountID, store.LoanFilter{PairID: pairID})
+	if err != nil {
+		return err
 	}
-	fp := make([]exchange.FundingPayment, len(funding))
-	for i, f := range funding {
-		fp[i] = f.FundingPayment
+	for _, f := range fills {
+		r.of(f.PairID).fills = append(r.of(f.PairID).fills, f.Fill)
 	}
-	ls := make([]exchange.LoanTx, len(loans))
-	for i, l := range loans {
-		ls[i] = l.LoanTx
+	for _, f := range funding {
+		r.of(f.PairID).funding = append(r.of(f.PairID).funding, f.FundingPayment)
 	}
-	return accounting.Compute(p, fs, fp, ls, px, base, quote), nil
+	for _, l := range loans {
+		r.of(l.PairID).loans = append(r.of(l.PairID).loans, l.LoanTx)
+	}
+	return nil
+}
+
+func (r pairRecords) of(pairID int64) *pairRecord {
+	rec := r[pairID]
+	if rec == nil {
+		rec = &pairRecord{}
+		r[pairID] = rec
+	}
+	return rec
+}
+
+// account accounts pair p from its loaded records, valued at px.
+func (r pairRecords) account(p pair.Pair, px accounting.Prices, base, quote string) accounting.PairPnL {
+	rec := r[p.ID]
+	if rec == nil {
+		rec = &pairRecord{}
+	}
+	return accounting.Compute(p, rec.fills, rec.funding, rec.loans, px, base, quote)
 }
 
 // botRunning reports whether a bot (or a CLI carrying a command out itself) holds the account's lock. It

@@ -184,12 +184,14 @@ func (a *app) pnlCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			recs := pairRecords{}
+			if err := recs.load(ctx, c.db.Store, c.acct.ID, 0); err != nil {
+				return err
+			}
+			quote := c.a.cfg.Universe.QuoteAsset
 			var rows []accounting.PairPnL
 			for _, p := range pairs {
-				r, err := c.pairPnL(ctx, p, c.prices(ctx, p.Symbol))
-				if err != nil {
-					return err
-				}
+				r := recs.account(p, c.prices(ctx, p.Symbol), baseOf(p.Symbol, quote), quote)
 				if p.State == pair.Closed && r.Fees.IsZero() && r.Funding.IsZero() && r.NetPnL.IsZero() && r.UnpricedFees == 0 {
 					continue // refused before any order filled: nothing to account
 				}

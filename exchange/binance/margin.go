@@ -337,41 +337,9 @@ func (c *Client) placeMargin(ctx context.Context, op string, req exchange.OrderR
 	if req.ReduceOnly {
 		return exchange.Order{}, exchange.Rejected(exchange.RejectOther, 0, "%s: reduceOnly is for futures; nothing was sent", op)
 	}
-	var res *binance.CreateOrderResponse
-	info, err := c.call(ctx, true, func(ctx context.Context, a *apis) error {
-		svc := a.spot.NewCreateMarginOrderService().Symbol(req.Symbol).Side(binance.SideType(req.Side)).Quantity(req.Qty.String()).
-			NewClientOrderID(req.ClientID).NewOrderRespType(binance.NewOrderRespTypeFULL).SideEffectType(sideEffect(req.SideEffect))
-		switch req.Type {
-		case exchange.Market:
-			svc.Type(binance.OrderTypeMarket)
-		case exchange.LimitIOC:
-			svc.Type(binance.OrderTypeLimit).TimeInForce(binance.TimeInForceTypeIOC).Price(req.Price.String())
-		case exchange.LimitMaker:
-			svc.Type(binance.OrderTypeLimitMaker).Price(req.Price.String())
-		default:
-			return errUnsupportedType
-		}
-		var err error
-		res, err = svc.Do(ctx, binance.WithRecvWindow(c.recvWindow()))
-		return err
+	return placeSpotLike(ctx, c, op, req, func(a *apis) *binance.CreateMarginOrderService {
+		return a.spot.NewCreateMarginOrderService().SideEffectType(sideEffect(req.SideEffect))
 	})
-	if err != nil {
-		return exchange.Order{}, c.orderError(op, err, info)
-	}
-	o, err := spotCreated(res, req)
-	if err != nil {
-		return exchange.Order{}, fmt.Errorf("%s: %w: the order was accepted but its answer is unreadable: %w", op, ErrOutcomeUnknown, err)
-	}
-	return asMargin(o), nil
-}
-
-// asMargin marks an order read from a spot-shaped answer as a margin order.
-func asMargin(o exchange.Order) exchange.Order {
-	o.Venue = exchange.Margin
-	for i := range o.Fills {
-		o.Fills[i].Venue = exchange.Margin
-	}
-	return o
 }
 
 // queryMargin finds a margin order by client id (GET /sapi/v1/margin/order) with its fills (GET
@@ -386,15 +354,9 @@ func (c *Client) queryMargin(ctx context.Context, op, symbol, clientID string) (
 	if err != nil {
 		return exchange.Order{}, err
 	}
-	var p nums
-	o := exchange.Order{
-		ClientID: res.ClientOrderID, VenueOrderID: strconv.FormatInt(res.OrderID, 10), Venue: exchange.Margin, Symbol: res.Symbol,
-		Side: exchange.Side(res.Side), Type: spotType(string(res.Type), string(res.TimeInForce)), Status: orderStatus(string(res.Status)),
-		Qty: p.dec("origQty", res.OrigQuantity), Price: p.dec("price", res.Price), ExecutedQty: p.dec("executedQty", res.ExecutedQuantity),
-		CumQuote: p.dec("cummulativeQuoteQty", res.CummulativeQuoteQuantity), Time: msTime(res.Time),
-	}
-	if p.err != nil {
-		return exchange.Order{}, fmt.Errorf("%s: %w", op, p.err)
+	o, err := spotOrder(res, exchange.Margin)
+	if err != nil {
+		return exchange.Order{}, fmt.Errorf("%s: %w", op, err)
 	}
 	if o.ExecutedQty.IsPositive() {
 		fills, err := c.marginFills(ctx, symbol, res.OrderID, o.ClientID, res.Time, o.ExecutedQty)
@@ -406,57 +368,30 @@ func (c *Client) queryMargin(ctx context.Context, op, symbol, clientID string) (
 	return o, nil
 }
 
-// marginFills reads an order's trades: margin myTrades has no order filter in go-binance, so it reads from
-// the order's time on (1000 a page, then by fromId) and keeps the order's own, until they add up to its
-// executed quantity.
+// marginFills reads an order's trades: margin myTrades has no order filter in go-binance, so it reads the
+// symbol's trades from the order's time on (by pages, as Trades does) and keeps the order's own, until they
+// add up to its executed quantity.
 func (c *Client) marginFills(ctx context.Context, symbol string, orderID int64, clientID string, sinceMS int64, executed decimal.Decimal) ([]exchange.Fill, error) {
-	const limit = 1000
+	id := strconv.FormatInt(orderID, 10)
 	var out []exchange.Fill
 	sum := decimal.Zero
 	var fromID int64
-	for round := 0; round < 20; round++ {
-		var trades []*binance.TradeV3
-		err := c.do(ctx, fmt.Sprintf("margin trades of order %d", orderID), true, func(ctx context.Context, a *apis) error {
-			svc := a.spot.NewListMarginTradesService().Symbol(symbol).Limit(limit)
-			if fromID > 0 {
-				svc.FromID(fromID)
-			} else {
-				svc.StartTime(sinceMS - 1000)
-			}
-			var err error
-			trades, err = svc.Do(ctx, binance.WithRecvWindow(c.recvWindow()))
-			return err
-		})
+	for range maxTradePages {
+		batch, next, err := c.tradesPage(ctx, exchange.Margin, symbol, time.UnixMilli(sinceMS-1000), fromID)
 		if err != nil {
 			return out, err
 		}
-		var p nums
-		for _, t := range trades {
-			if t == nil {
-				continue
+		for _, f := range batch {
+			if f.VenueOrderID == id {
+				f.ClientID = clientID
+				sum = sum.Add(f.Qty)
+				out = append(out, f)
 			}
-			fromID = max(fromID, t.ID+1)
-			if t.OrderID != orderID {
-				continue
-			}
-			side := exchange.Sell
-			if t.IsBuyer {
-				side = exchange.Buy
-			}
-			f := exchange.Fill{
-				Venue: exchange.Margin, Symbol: symbol, TradeID: strconv.FormatInt(t.ID, 10), ClientID: clientID, VenueOrderID: strconv.FormatInt(orderID, 10),
-				Side: side, Qty: p.dec("qty", t.Quantity), Price: p.dec("price", t.Price), Fee: p.dec("commission", t.Commission),
-				FeeAsset: t.CommissionAsset, Maker: t.IsMaker, Time: msTime(t.Time),
-			}
-			sum = sum.Add(f.Qty)
-			out = append(out, f)
 		}
-		if p.err != nil {
-			return out, p.err
-		}
-		if sum.GreaterThanOrEqual(executed) || len(trades) < limit {
+		if sum.GreaterThanOrEqual(executed) || len(batch) < tradesPage {
 			break
 		}
+		fromID = next
 	}
 	if sum.LessThan(executed) {
 		return out, fmt.Errorf("margin order %d: trades add up to %s of %s executed", orderID, sum, executed)

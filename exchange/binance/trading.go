@@ -58,10 +58,30 @@ func (c *Client) PlaceOrder(ctx context.Context, req exchange.OrderRequest) (exc
 }
 
 func (c *Client) placeSpot(ctx context.Context, op string, req exchange.OrderRequest) (exchange.Order, error) {
+	return placeSpotLike(ctx, c, op, req, func(a *apis) *binance.CreateOrderService { return a.spot.NewCreateOrderService() })
+}
+
+// spotOrderService is what the spot and the cross-margin order services (POST /api/v3/order and
+// /sapi/v1/margin/order) have in common.
+type spotOrderService[S any] interface {
+	Symbol(string) S
+	Side(binance.SideType) S
+	Type(binance.OrderType) S
+	TimeInForce(binance.TimeInForceType) S
+	Quantity(string) S
+	Price(string) S
+	NewClientOrderID(string) S
+	NewOrderRespType(binance.NewOrderRespType) S
+	Do(ctx context.Context, opts ...binance.RequestOption) (*binance.CreateOrderResponse, error)
+}
+
+// placeSpotLike sends a spot or cross-margin order (req.Venue) built on the service newSvc returns, with
+// newOrderRespType FULL so the answer carries the fills.
+func placeSpotLike[S spotOrderService[S]](ctx context.Context, c *Client, op string, req exchange.OrderRequest, newSvc func(a *apis) S) (exchange.Order, error) {
 	var res *binance.CreateOrderResponse
 	info, err := c.call(ctx, true, func(ctx context.Context, a *apis) error {
-		svc := a.spot.NewCreateOrderService().Symbol(req.Symbol).Side(binance.SideType(req.Side)).
-			Quantity(req.Qty.String()).NewClientOrderID(req.ClientID).NewOrderRespType(binance.NewOrderRespTypeFULL)
+		svc := newSvc(a).Symbol(req.Symbol).Side(binance.SideType(req.Side)).Quantity(req.Qty.String()).
+			NewClientOrderID(req.ClientID).NewOrderRespType(binance.NewOrderRespTypeFULL)
 		switch req.Type {
 		case exchange.Market:
 			svc.Type(binance.OrderTypeMarket)
@@ -152,10 +172,11 @@ func (c *Client) orderError(op string, err error, info *callInfo) error {
 	return classifyOrder(op, err, info)
 }
 
+// spotCreated maps a spot or cross-margin (req.Venue) order answer.
 func spotCreated(res *binance.CreateOrderResponse, req exchange.OrderRequest) (exchange.Order, error) {
 	var p nums
 	o := exchange.Order{
-		ClientID: res.ClientOrderID, VenueOrderID: strconv.FormatInt(res.OrderID, 10), Venue: exchange.Spot, Symbol: res.Symbol,
+		ClientID: res.ClientOrderID, VenueOrderID: strconv.FormatInt(res.OrderID, 10), Venue: req.Venue, Symbol: res.Symbol,
 		Side: exchange.Side(res.Side), Type: spotType(string(res.Type), string(res.TimeInForce)), Status: orderStatus(string(res.Status)),
 		Qty: p.dec("origQty", res.OrigQuantity), Price: p.dec("price", res.Price), ExecutedQty: p.dec("executedQty", res.ExecutedQuantity),
 		CumQuote: p.dec("cummulativeQuoteQty", res.CummulativeQuoteQuantity), Time: msTime(res.TransactTime),
@@ -168,10 +189,22 @@ func spotCreated(res *binance.CreateOrderResponse, req exchange.OrderRequest) (e
 			continue
 		}
 		o.Fills = append(o.Fills, exchange.Fill{
-			Venue: exchange.Spot, Symbol: o.Symbol, TradeID: strconv.FormatInt(f.TradeID, 10), ClientID: o.ClientID, VenueOrderID: o.VenueOrderID,
+			Venue: o.Venue, Symbol: o.Symbol, TradeID: strconv.FormatInt(f.TradeID, 10), ClientID: o.ClientID, VenueOrderID: o.VenueOrderID,
 			Side: o.Side, Qty: p.dec("fills.qty", f.Quantity), Price: p.dec("fills.price", f.Price), Fee: p.dec("fills.commission", f.Commission),
 			FeeAsset: f.CommissionAsset, Time: o.Time, // immediate fills of MARKET/IOC orders are taker fills
 		})
+	}
+	return o, p.err
+}
+
+// spotOrder maps a spot or cross-margin order as GET …/order reads it.
+func spotOrder(res *binance.Order, venue exchange.Venue) (exchange.Order, error) {
+	var p nums
+	o := exchange.Order{
+		ClientID: res.ClientOrderID, VenueOrderID: strconv.FormatInt(res.OrderID, 10), Venue: venue, Symbol: res.Symbol,
+		Side: exchange.Side(res.Side), Type: spotType(string(res.Type), string(res.TimeInForce)), Status: orderStatus(string(res.Status)),
+		Qty: p.dec("origQty", res.OrigQuantity), Price: p.dec("price", res.Price), ExecutedQty: p.dec("executedQty", res.ExecutedQuantity),
+		CumQuote: p.dec("cummulativeQuoteQty", res.CummulativeQuoteQuantity), Time: msTime(res.Time),
 	}
 	return o, p.err
 }
@@ -190,15 +223,9 @@ func (c *Client) QueryOrder(ctx context.Context, venue exchange.Venue, symbol, c
 		if err != nil {
 			return exchange.Order{}, err
 		}
-		var p nums
-		o := exchange.Order{
-			ClientID: res.ClientOrderID, VenueOrderID: strconv.FormatInt(res.OrderID, 10), Venue: exchange.Spot, Symbol: res.Symbol,
-			Side: exchange.Side(res.Side), Type: spotType(string(res.Type), string(res.TimeInForce)), Status: orderStatus(string(res.Status)),
-			Qty: p.dec("origQty", res.OrigQuantity), Price: p.dec("price", res.Price), ExecutedQty: p.dec("executedQty", res.ExecutedQuantity),
-			CumQuote: p.dec("cummulativeQuoteQty", res.CummulativeQuoteQuantity), Time: msTime(res.Time),
-		}
-		if p.err != nil {
-			return exchange.Order{}, fmt.Errorf("%s: %w", op, p.err)
+		o, err := spotOrder(res, exchange.Spot)
+		if err != nil {
+			return exchange.Order{}, fmt.Errorf("%s: %w", op, err)
 		}
 		if o.ExecutedQty.IsPositive() {
 			fills, err := c.spotFills(ctx, symbol, res.OrderID, o.ClientID)
@@ -290,18 +317,9 @@ func (c *Client) spotFills(ctx context.Context, symbol string, orderID int64, cl
 	var p nums
 	out := make([]exchange.Fill, 0, len(trades))
 	for _, t := range trades {
-		if t == nil || t.OrderID != orderID {
-			continue
+		if t != nil && t.OrderID == orderID {
+			out = append(out, spotFill(&p, exchange.Spot, symbol, clientID, t))
 		}
-		side := exchange.Sell
-		if t.IsBuyer {
-			side = exchange.Buy
-		}
-		out = append(out, exchange.Fill{
-			Venue: exchange.Spot, Symbol: symbol, TradeID: strconv.FormatInt(t.ID, 10), ClientID: clientID, VenueOrderID: strconv.FormatInt(orderID, 10),
-			Side: side, Qty: p.dec("qty", t.Quantity), Price: p.dec("price", t.Price), Fee: p.dec("commission", t.Commission),
-			FeeAsset: t.CommissionAsset, Maker: t.IsMaker, Time: msTime(t.Time),
-		})
 	}
 	return out, p.err
 }
@@ -326,11 +344,7 @@ func (c *Client) futuresFills(ctx context.Context, symbol string, orderID int64,
 			if t == nil || t.OrderID != orderID {
 				continue
 			}
-			f := exchange.Fill{
-				Venue: exchange.Futures, Symbol: symbol, TradeID: strconv.FormatInt(t.ID, 10), ClientID: clientID, VenueOrderID: strconv.FormatInt(orderID, 10),
-				Side: exchange.Side(t.Side), Qty: p.dec("qty", t.Quantity), Price: p.dec("price", t.Price), Fee: p.dec("commission", t.Commission),
-				FeeAsset: t.CommissionAsset, RealizedPnL: p.dec("realizedPnl", t.RealizedPnl), Maker: t.Maker, Time: msTime(t.Time),
-			}
+			f := futuresFill(&p, symbol, clientID, t)
 			sum = sum.Add(f.Qty)
 			out = append(out, f)
 		}
@@ -344,6 +358,39 @@ func (c *Client) futuresFills(ctx context.Context, symbol string, orderID int64,
 			return out, fmt.Errorf("futures order %d: trades add up to %s of %s executed", orderID, sum, executed)
 		}
 	}
+}
+
+// spotFill maps a spot or cross-margin myTrades row; clientID is ours, or "" when not known.
+func spotFill(p *nums, venue exchange.Venue, symbol, clientID string, t *binance.TradeV3) exchange.Fill {
+	side := exchange.Sell
+	if t.IsBuyer {
+		side = exchange.Buy
+	}
+	return exchange.Fill{
+		Venue: venue, Symbol: symbol, TradeID: strconv.FormatInt(t.ID, 10), ClientID: clientID, VenueOrderID: strconv.FormatInt(t.OrderID, 10),
+		Side: side, Qty: p.dec("qty", t.Quantity), Price: p.dec("price", t.Price), Fee: p.dec("commission", t.Commission),
+		FeeAsset: t.CommissionAsset, Maker: t.IsMaker, Time: msTime(t.Time),
+	}
+}
+
+// futuresFill maps a USDⓈ-M userTrades row; clientID is ours, or "" when not known.
+func futuresFill(p *nums, symbol, clientID string, t *futures.AccountTrade) exchange.Fill {
+	return exchange.Fill{
+		Venue: exchange.Futures, Symbol: symbol, TradeID: strconv.FormatInt(t.ID, 10), ClientID: clientID, VenueOrderID: strconv.FormatInt(t.OrderID, 10),
+		Side: exchange.Side(t.Side), Qty: p.dec("qty", t.Quantity), Price: p.dec("price", t.Price), Fee: p.dec("commission", t.Commission),
+		FeeAsset: t.CommissionAsset, RealizedPnL: p.dec("realizedPnl", t.RealizedPnl), Maker: t.Maker, Time: msTime(t.Time),
+	}
+}
+
+// pageFrom pages a trade list by trade id once a page was read (fromID > 0), and from a time before.
+func pageFrom[S interface {
+	FromID(int64) S
+	StartTime(int64) S
+}](svc S, fromID, startMS int64) S {
+	if fromID > 0 {
+		return svc.FromID(fromID)
+	}
+	return svc.StartTime(startMS)
 }
 
 // orderStatus maps Binance's order status; the few it has beyond carry's list pass through unchanged.

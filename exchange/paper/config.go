@@ -157,11 +157,3 @@ func (c Config) deposits() []amountRec {
 	})
 	return out
 }
-
-// brackets of a symbol (the defaults when it has none).
-func (c Config) bracketsFor(symbol string) []exchange.Bracket {
-	if b, ok := c.Brackets[symbol]; ok {
-		return b
-	}
-	return nil
-}

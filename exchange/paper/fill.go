@@ -42,13 +42,9 @@ func (v *Venue) lock(os *orderState) {
 	case exchange.Futures:
 		p := v.position(o.Symbol)
 		if !os.reduceOnly {
-			signed := remaining
-			if o.Side == exchange.Sell {
-				signed = remaining.Neg()
-			}
 			dry := *p
-			if _, _, opened := dry.trade(signed, o.Price, time.Time{}); opened.IsPositive() {
-				os.locked = opened.Mul(o.Price).DivRound(decimal.NewFromInt(int64(max(os.leverage, 1))), 8)
+			if _, _, opened := dry.trade(signedQty(o.Side, remaining), o.Price, time.Time{}); opened.IsPositive() {
+				os.locked = initialMargin(opened.Mul(o.Price), os.leverage)
 				p.reserved = p.reserved.Add(os.locked)
 			}
 		}
@@ -86,15 +82,15 @@ func (v *Venue) unlock(os *orderState) {
 	}
 }
 
-// applyFill books one execution on the wallets (spot) or the position and the futures wallet (futures).
+// applyFill books one execution on the wallets (spot, margin) or the position and the futures wallet (futures).
 // fromLock: the order was resting and its funds were locked.
 func (v *Venue) applyFill(os *orderState, f fillRec, fromLock bool) {
 	o := &os.o
 	v.st.tradeSeq[o.Venue]++
 	notional := f.Qty.Mul(f.Price)
 	switch o.Venue {
-	case exchange.Spot:
-		qb, bb := v.wallet(exchange.Spot, os.quote), v.wallet(exchange.Spot, os.base)
+	case exchange.Spot, exchange.Margin: // a margin order trades the spot book with the margin wallet; it never rests
+		qb, bb := v.wallet(o.Venue, os.quote), v.wallet(o.Venue, os.base)
 		if f.Side == exchange.Buy {
 			if fromLock {
 				held := f.Qty.Mul(o.Price)
@@ -112,7 +108,7 @@ func (v *Venue) applyFill(os *orderState, f fillRec, fromLock bool) {
 			}
 			qb.free = qb.free.Add(notional)
 		}
-		fb := v.wallet(exchange.Spot, f.FeeAsset)
+		fb := v.wallet(o.Venue, f.FeeAsset)
 		fb.free = fb.free.Sub(f.Fee)
 	case exchange.Futures:
 		p := v.position(o.Symbol)
@@ -134,12 +130,8 @@ func (v *Venue) applyFill(os *orderState, f fillRec, fromLock bool) {
 // wallet in proportion to what it closes.
 func (v *Venue) tradeFutures(p *position, side exchange.Side, qty, price decimal.Decimal, at time.Time) decimal.Decimal {
 	cross := v.wallet(exchange.Futures, v.cfg.Quote)
-	signed := qty
-	if side == exchange.Sell {
-		signed = qty.Neg()
-	}
 	held := p.qty.Abs()
-	realized, closed, opened := p.trade(signed, price, at)
+	realized, closed, opened := p.trade(signedQty(side, qty), price, at)
 	cross.free = cross.free.Add(realized)
 	if p.isolated {
 		if closed.IsPositive() {
@@ -151,7 +143,7 @@ func (v *Venue) tradeFutures(p *position, side exchange.Side, qty, price decimal
 			cross.free = cross.free.Add(release)
 		}
 		if opened.IsPositive() {
-			im := opened.Mul(price).DivRound(decimal.NewFromInt(int64(p.leverage)), 8)
+			im := initialMargin(opened.Mul(price), p.leverage)
 			cross.free = cross.free.Sub(im)
 			p.isoWallet = p.isoWallet.Add(im)
 		}
@@ -207,7 +199,7 @@ func (v *Venue) matchResting(k mkey, m *market) {
 		rec := &makerFillRec{Venue: o.Venue, ClientID: o.ClientID, Status: exchange.StatusFilled}
 		rate := v.cfg.Fees[o.Venue].Maker
 		if o.Venue == exchange.Spot {
-			rec.Fills = []fillRec{v.spotFill(in, o.Side, remaining, o.Price, rate, true, at)}
+			rec.Fills = []fillRec{v.spotFill(exchange.Spot, 1, in, o.Side, remaining, o.Price, rate, true, at)}
 		} else {
 			pos := position{symbol: o.Symbol, leverage: os.leverage}
 			if p := v.st.positions[o.Symbol]; p != nil {

@@ -122,7 +122,7 @@ func (v *Venue) crossTotals(skip *position) (upnl, maint, initial decimal.Decima
 		}
 		upnl = upnl.Add(p.unrealized(mark))
 		maint = maint.Add(mm)
-		initial = initial.Add(notional.DivRound(decimal.NewFromInt(int64(p.leverage)), 8))
+		initial = initial.Add(initialMargin(notional, p.leverage))
 	}
 	return upnl, maint, initial, nil
 }

@@ -169,13 +169,9 @@ func (v *Venue) applyLiquidation(r *liquidationRec) {
 	p := v.position(r.Symbol)
 	cross := v.wallet(exchange.Futures, v.cfg.Quote)
 	f := r.Fill
-	signed := f.Qty
-	if f.Side == exchange.Sell {
-		signed = signed.Neg()
-	}
 	st.orderSeq[exchange.Futures]++
 	st.tradeSeq[exchange.Futures]++
-	realized, _, _ := p.trade(signed, f.Price, r.Time)
+	realized, _, _ := p.trade(signedQty(f.Side, f.Qty), f.Price, r.Time)
 	rest := realized.Sub(f.Fee).Add(r.Insurance)
 	if p.isolated {
 		rest = rest.Add(p.isoWallet)

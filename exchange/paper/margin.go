@@ -340,7 +340,7 @@ func (v *Venue) charges(now time.Time) []chargeRec {
 		return nil
 	}
 	var out []chargeRec
-	for _, a := range sortedLoans(mg.loans) {
+	for _, a := range sortedKeys(mg.loans) {
 		l := mg.loans[a]
 		if !l.principal.IsPositive() {
 			continue
@@ -383,8 +383,11 @@ func (v *Venue) accrueBackground(now time.Time) error {
 }
 
 // accrueNow catches up to the clock for a call with a context (the journal append outlives ctx's
-// cancellation, bounded by JournalTimeout).
+// cancellation, bounded by JournalTimeout). Every margin call starts with it: a broken venue refuses.
 func (v *Venue) accrueNow(ctx context.Context) (time.Time, error) {
+	if v.broken != nil {
+		return time.Time{}, v.brokenErr()
+	}
 	now := v.clk.Now().UTC()
 	cs := v.charges(now)
 	if len(cs) == 0 {
@@ -393,15 +396,6 @@ func (v *Venue) accrueNow(ctx context.Context) (time.Time, error) {
 	jctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), v.cfg.JournalTimeout)
 	defer cancel()
 	return now, v.commitCharges(jctx, now, cs)
-}
-
-func sortedLoans(m map[string]*loan) []string {
-	out := make([]string, 0, len(m))
-	for a := range m {
-		out = append(out, a)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // Valuation.
@@ -415,11 +409,11 @@ func (v *Venue) assetPrice(asset string) (decimal.Decimal, error) {
 	if !ok {
 		return decimal.Zero, fmt.Errorf("paper margin: no spot market prices %s in %s: %w", asset, v.cfg.Quote, exchange.ErrNotFound)
 	}
-	m := v.markets[mkey{exchange.Spot, sym}]
-	if m == nil || !m.has || m.suspended || !m.quote().Valid() {
+	q, ok := v.liveQuote(exchange.Spot, sym)
+	if !ok {
 		return decimal.Zero, fmt.Errorf("paper margin: valuing %s: spot %s: %w", asset, sym, exchange.ErrNoQuote)
 	}
-	return m.quote().Mid(), nil
+	return q.Mid(), nil
 }
 
 // marginAssets lists every asset the margin wallet holds or owes, by name.
@@ -534,9 +528,6 @@ var _ exchange.Borrowing = (*Venue)(nil)
 func (v *Venue) MaxBorrowable(ctx context.Context, asset string) (decimal.Decimal, error) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	if v.broken != nil {
-		return decimal.Zero, v.brokenErr()
-	}
 	if _, err := v.accrueNow(ctx); err != nil {
 		return decimal.Zero, err
 	}
@@ -551,12 +542,9 @@ func (v *Venue) Borrow(ctx context.Context, asset string, amount decimal.Decimal
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	if v.broken != nil {
-		return exchange.LoanTx{}, fmt.Errorf("paper borrow %s %s: %w", amount, asset, v.brokenErr())
-	}
 	now, err := v.accrueNow(ctx)
 	if err != nil {
-		return exchange.LoanTx{}, err
+		return exchange.LoanTx{}, fmt.Errorf("paper borrow %s %s: %w", amount, asset, err)
 	}
 	maxAmt, err := v.maxBorrowable(asset)
 	if err != nil {
@@ -598,12 +586,9 @@ func (v *Venue) Repay(ctx context.Context, asset string, amount decimal.Decimal)
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	if v.broken != nil {
-		return exchange.LoanTx{}, fmt.Errorf("paper repay %s %s: %w", amount, asset, v.brokenErr())
-	}
 	now, err := v.accrueNow(ctx)
 	if err != nil {
-		return exchange.LoanTx{}, err
+		return exchange.LoanTx{}, fmt.Errorf("paper repay %s %s: %w", amount, asset, err)
 	}
 	l := v.mstate().loans[asset]
 	if l == nil || amount.GreaterThan(l.debt()) {
@@ -649,15 +634,12 @@ func (v *Venue) HourlyInterestRate(_ context.Context, asset string) (decimal.Dec
 func (v *Venue) Loans(ctx context.Context) ([]exchange.Loan, error) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	if v.broken != nil {
-		return nil, v.brokenErr()
-	}
 	if _, err := v.accrueNow(ctx); err != nil {
 		return nil, err
 	}
 	var out []exchange.Loan
 	if mg := v.st.mg; mg != nil {
-		for _, a := range sortedLoans(mg.loans) {
+		for _, a := range sortedKeys(mg.loans) {
 			l := mg.loans[a]
 			out = append(out, exchange.Loan{Asset: a, Principal: l.principal, Interest: l.interest})
 		}
@@ -670,9 +652,6 @@ func (v *Venue) Loans(ctx context.Context) ([]exchange.Loan, error) {
 func (v *Venue) LoanHistory(ctx context.Context, asset string, since time.Time) ([]exchange.LoanTx, error) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	if v.broken != nil {
-		return nil, v.brokenErr()
-	}
 	if _, err := v.accrueNow(ctx); err != nil {
 		return nil, err
 	}
@@ -692,9 +671,6 @@ func (v *Venue) LoanHistory(ctx context.Context, asset string, since time.Time) 
 func (v *Venue) MarginLevel(ctx context.Context) (decimal.Decimal, error) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	if v.broken != nil {
-		return decimal.Zero, v.brokenErr()
-	}
 	if _, err := v.accrueNow(ctx); err != nil {
 		return decimal.Zero, err
 	}
@@ -788,11 +764,8 @@ func (v *Venue) placeMargin(ctx context.Context, req exchange.OrderRequest, f ta
 
 // decideMargin checks a margin order and computes its outcome and side effects without changing anything.
 func (v *Venue) decideMargin(req exchange.OrderRequest, partial decimal.Decimal, now time.Time) (*marginOrderRec, error) {
-	if !clientIDRE.MatchString(req.ClientID) {
-		return nil, exchange.Rejected(exchange.RejectOther, -1100, "Illegal characters found in parameter 'newClientOrderId'; legal range is '^[\\.A-Z\\:/a-z0-9_-]{1,36}$' (got %q)", req.ClientID)
-	}
-	if _, dup := v.st.orders[mkey{exchange.Margin, req.ClientID}]; dup {
-		return nil, exchange.Rejected(exchange.RejectOther, -2010, "Duplicate order sent.")
+	if err := v.checkClientID(exchange.Margin, req.ClientID); err != nil {
+		return nil, err
 	}
 	in, ok := v.instruments[mkey{exchange.Spot, req.Symbol}]
 	if !ok {
@@ -816,11 +789,10 @@ func (v *Venue) decideMargin(req exchange.OrderRequest, partial decimal.Decimal,
 	default:
 		return nil, exchange.Rejected(exchange.RejectOther, -1100, "Illegal characters found in parameter 'sideEffectType'. (%q)", req.SideEffect)
 	}
-	m := v.markets[mkey{exchange.Spot, req.Symbol}]
-	if m == nil || !m.has || m.suspended || !m.quote().Valid() {
+	q, ok := v.liveQuote(exchange.Spot, req.Symbol)
+	if !ok {
 		return nil, exchange.Rejected(exchange.RejectNoLiquidity, 0, "margin %s trades the spot book, which has no market (never quoted, or suspended by a data gap)", req.Symbol)
 	}
-	q := m.quote()
 	buy := req.Side == exchange.Buy
 	touch := q.Bid
 	if buy {
@@ -831,26 +803,7 @@ func (v *Venue) decideMargin(req exchange.OrderRequest, partial decimal.Decimal,
 	if err := exchange.CheckFilters(in, spotReq, touch); err != nil {
 		return nil, err
 	}
-	var price decimal.Decimal
-	crosses := req.Type == exchange.Market || (buy && req.Price.GreaterThanOrEqual(q.Ask)) || (!buy && req.Price.LessThanOrEqual(q.Bid))
-	if crosses {
-		price = v.slipped(in, touch, buy)
-		if req.Type == exchange.LimitIOC {
-			if buy {
-				price = decimal.Min(price, req.Price)
-			} else {
-				price = decimal.Max(price, req.Price)
-			}
-		}
-	}
-	fillQty := decimal.Zero
-	if crosses {
-		fillQty = req.Qty
-		if partial.IsPositive() {
-			fillQty = exchange.FloorToStep(req.Qty.Mul(partial), in.OrderStep(req.Type))
-		}
-	}
-	price = price.Copy()
+	_, price, fillQty := v.execution(in, req, touch, req.Qty, partial)
 	refPrice := price
 	if !refPrice.IsPositive() {
 		refPrice = req.Price
@@ -887,7 +840,7 @@ func (v *Venue) decideMargin(req exchange.OrderRequest, partial decimal.Decimal,
 	rate := v.marginFees().Taker
 	var fills []fillRec
 	if fillQty.IsPositive() {
-		fills = append(fills, v.marginFill(in, req.Side, fillQty, price, rate, now, 1))
+		fills = append(fills, v.spotFill(exchange.Margin, 1, in, req.Side, fillQty, price, rate, false, now))
 	}
 	if (req.SideEffect == exchange.AutoRepay || req.SideEffect == exchange.BorrowRepay) && len(fills) > 0 {
 		f := fills[0]
@@ -917,18 +870,6 @@ func (v *Venue) marginFees() exchange.Fees {
 		return f
 	}
 	return v.cfg.Fees[exchange.Spot]
-}
-
-// marginFill prices one margin execution like spot: a buy pays its fee in base, a sell in quote. n is the
-// position of the fill among those decided together (1 for the first).
-func (v *Venue) marginFill(in exchange.Instrument, side exchange.Side, qty, price, rate decimal.Decimal, at time.Time, n int64) fillRec {
-	f := fillRec{TradeID: strconv.FormatInt(v.st.tradeSeq[exchange.Margin]+n, 10), Side: side, Qty: qty, Price: price, Time: at}
-	if side == exchange.Buy {
-		f.Fee, f.FeeAsset = qty.Mul(rate), in.Base
-	} else {
-		f.Fee, f.FeeAsset = qty.Mul(price).Mul(rate), in.Quote
-	}
-	return f
 }
 
 // Margin liquidation.
@@ -964,7 +905,7 @@ func (v *Venue) planMarginLiquidation(level decimal.Decimal, now time.Time) *mar
 	var fills, repays int64
 	order := func(step *liqStepRec, in exchange.Instrument, side exchange.Side, qty, price decimal.Decimal) {
 		fills++
-		f := v.marginFill(in, side, qty, price, rate, now, fills)
+		f := v.spotFill(exchange.Margin, fills, in, side, qty, price, rate, false, now)
 		step.Fill = &f
 		step.ClientID = fmt.Sprintf("margin-liq-%s-%d", step.Asset, now.UnixMilli())
 		step.VenueOrderID = strconv.FormatInt(v.st.orderSeq[exchange.Margin]+fills, 10)
@@ -982,7 +923,7 @@ func (v *Venue) planMarginLiquidation(level decimal.Decimal, now time.Time) *mar
 			step.Insurance = rest
 		}
 	}
-	assets := sortedLoans(mg.loans)
+	assets := sortedKeys(mg.loans)
 	// Borrowed base assets first: buy back what the wallet lacks with the quote asset.
 	for _, a := range assets {
 		if a == quote {
@@ -991,10 +932,10 @@ func (v *Venue) planMarginLiquidation(level decimal.Decimal, now time.Time) *mar
 		l := mg.loans[a]
 		step := liqStepRec{Asset: a}
 		if short := l.debt().Sub(free[a]); short.IsPositive() {
-			if in, m, ok := v.liqMarket(a); ok {
+			if in, q, ok := v.liqMarket(a); ok {
 				step1 := in.OrderStep(exchange.Market)
 				qty := exchange.SpotBuyGrossUp(short, rate, step1)
-				px := v.slipped(in, m.ask, true)
+				px := v.slipped(in, q.Ask, true)
 				if qty.Mul(px).GreaterThan(free[quote]) {
 					qty = exchange.FloorToStep(free[quote].Div(px), step1)
 				}
@@ -1011,7 +952,7 @@ func (v *Venue) planMarginLiquidation(level decimal.Decimal, now time.Time) *mar
 	// An owed quote asset: sell the other assets at the bid for what the wallet lacks.
 	if l := mg.loans[quote]; l != nil {
 		step := liqStepRec{Asset: quote}
-		for _, a := range sortedAssetsOf(free) {
+		for _, a := range sortedKeys(free) {
 			short := l.debt().Sub(free[quote])
 			if !short.IsPositive() {
 				break
@@ -1019,12 +960,12 @@ func (v *Venue) planMarginLiquidation(level decimal.Decimal, now time.Time) *mar
 			if a == quote || !free[a].IsPositive() {
 				continue
 			}
-			in, m, ok := v.liqMarket(a)
+			in, q, ok := v.liqMarket(a)
 			if !ok {
 				continue
 			}
 			st := in.OrderStep(exchange.Market)
-			px := v.slipped(in, m.bid, false)
+			px := v.slipped(in, q.Bid, false)
 			qty := decimal.Min(exchange.FloorToStep(free[a], st), exchange.CeilToStep(short.DivRound(px.Mul(decimal.NewFromInt(1).Sub(rate)), 18), st))
 			if !qty.IsPositive() {
 				continue
@@ -1043,25 +984,13 @@ func (v *Venue) planMarginLiquidation(level decimal.Decimal, now time.Time) *mar
 }
 
 // liqMarket is the spot market an asset is liquidated on, when it has a usable quote.
-func (v *Venue) liqMarket(asset string) (exchange.Instrument, *market, bool) {
+func (v *Venue) liqMarket(asset string) (exchange.Instrument, exchange.Quote, bool) {
 	sym, ok := v.msetup.symbols[asset]
 	if !ok {
-		return exchange.Instrument{}, nil, false
+		return exchange.Instrument{}, exchange.Quote{}, false
 	}
-	m := v.markets[mkey{exchange.Spot, sym}]
-	if m == nil || !m.has || m.suspended || !m.quote().Valid() {
-		return exchange.Instrument{}, nil, false
-	}
-	return v.instruments[mkey{exchange.Spot, sym}], m, true
-}
-
-func sortedAssetsOf(m map[string]decimal.Decimal) []string {
-	out := make([]string, 0, len(m))
-	for a := range m {
-		out = append(out, a)
-	}
-	sort.Strings(out)
-	return out
+	q, ok := v.liveQuote(exchange.Spot, sym)
+	return v.instruments[mkey{exchange.Spot, sym}], q, ok
 }
 
 // Applying journaled margin changes (the only place margin state changes).
@@ -1172,38 +1101,11 @@ func (v *Venue) applyMarginOrder(r *marginOrderRec) error {
 	if r.Borrow != nil {
 		v.applyBorrow(r.Borrow)
 	}
-	o := &r.Order
-	os := &orderState{o: exchange.Order{ClientID: o.ClientID, VenueOrderID: o.VenueOrderID, Venue: exchange.Margin, Symbol: o.Symbol,
-		Side: o.Side, Type: o.Type, Status: o.Status, Qty: o.Qty, Price: o.Price, Time: o.Time}, base: o.Base, quote: o.QuoteAsset}
-	v.st.orderSeq[exchange.Margin]++
-	v.st.orders[mkey{exchange.Margin, o.ClientID}] = os
-	for _, f := range o.Fills {
-		v.applyMarginFill(os, f)
-	}
+	v.applyOrder(&r.Order)
 	if r.Repay != nil {
 		return v.applyRepay(r.Repay)
 	}
 	return nil
-}
-
-// applyMarginFill books one margin execution on the margin wallet.
-func (v *Venue) applyMarginFill(os *orderState, f fillRec) {
-	o := &os.o
-	v.st.tradeSeq[exchange.Margin]++
-	notional := f.Qty.Mul(f.Price)
-	qb, bb := v.wallet(exchange.Margin, os.quote), v.wallet(exchange.Margin, os.base)
-	if f.Side == exchange.Buy {
-		qb.free = qb.free.Sub(notional)
-		bb.free = bb.free.Add(f.Qty)
-	} else {
-		bb.free = bb.free.Sub(f.Qty)
-		qb.free = qb.free.Add(notional)
-	}
-	fb := v.wallet(exchange.Margin, f.FeeAsset)
-	fb.free = fb.free.Sub(f.Fee)
-	o.ExecutedQty = o.ExecutedQty.Add(f.Qty)
-	o.CumQuote = o.CumQuote.Add(notional)
-	o.Fills = append(o.Fills, f.fill(o))
 }
 
 func (v *Venue) applyMarginLiquidation(r *marginLiqRec) error {
@@ -1211,11 +1113,9 @@ func (v *Venue) applyMarginLiquidation(r *marginLiqRec) error {
 	for _, s := range r.Steps {
 		item := MarginLiquidation{Asset: s.Asset, MarginLevel: r.Level, Insurance: s.Insurance, Time: r.Time}
 		if s.Fill != nil {
-			os := &orderState{o: exchange.Order{ClientID: s.ClientID, VenueOrderID: s.VenueOrderID, Venue: exchange.Margin, Symbol: s.Symbol,
-				Side: s.Fill.Side, Type: exchange.Market, Status: exchange.StatusFilled, Qty: s.Fill.Qty, Time: r.Time}, base: s.Base, quote: s.QuoteAsset}
-			v.st.orderSeq[exchange.Margin]++
-			v.st.orders[mkey{exchange.Margin, s.ClientID}] = os
-			v.applyMarginFill(os, *s.Fill)
+			v.applyOrder(&orderRec{ClientID: s.ClientID, VenueOrderID: s.VenueOrderID, Venue: exchange.Margin, Symbol: s.Symbol,
+				Base: s.Base, QuoteAsset: s.QuoteAsset, Side: s.Fill.Side, Type: exchange.Market, Status: exchange.StatusFilled,
+				Qty: s.Fill.Qty, Time: r.Time, Fills: []fillRec{*s.Fill}})
 			item.ClientID, item.Symbol, item.Side, item.Qty, item.Price, item.Fee = s.ClientID, s.Symbol, s.Fill.Side, s.Fill.Qty, s.Fill.Price, s.Fill.Fee
 		}
 		if s.Repay != nil {

@@ -520,3 +520,25 @@ func TestMarginLiquidationOfAQuoteLoan(t *testing.T) {
 	eq(t, "USDT left", balance(t, v, exchange.Margin, "USDT").Free, d("0.32767"))
 	eq(t, "BTC left", balance(t, v, exchange.Margin, "BTC").Free, d("0.00444"))
 }
+
+// Margin fills pay fees like spot, booked to 8 decimal places: a sell of 0.12345 BTC at 60,000.01 at 0.1%
+// pays 7.4070012345 → 7.40700123 USDT, not the unrounded amount.
+func TestMarginFeesAreBookedLikeSpot(t *testing.T) {
+	cfg := marginConfig()
+	cfg.InitialBalances[exchange.Margin]["BTC"] = d("0.2")
+	cfg.InitialBalances[exchange.Spot]["BTC"] = d("0.2")
+	v, clk := newVenue(t, cfg, nil)
+	clk.Set(at(9, 0))
+	spotQuoteAt(v, "60000.01", "60000.02", at(9, 0))
+	sell := func(id string, venue exchange.Venue) exchange.Fill {
+		o := place(t, v, market(id, venue, "BTCUSDT", exchange.Sell, "0.12345"))
+		if len(o.Fills) != 1 || o.Fills[0].FeeAsset != "USDT" {
+			t.Fatalf("%s sell %+v", venue, o)
+		}
+		return o.Fills[0]
+	}
+	spot, margin := sell("fee-spot", exchange.Spot), sell("fee-margin", exchange.Margin)
+	eq(t, "spot sell fee", spot.Fee, d("7.40700123"))
+	eq(t, "margin sell fee", margin.Fee, d("7.40700123"))
+	eq(t, "margin USDT", balance(t, v, exchange.Margin, "USDT").Free, d("10000").Add(d("7407.0012345")).Sub(d("7.40700123")))
+}

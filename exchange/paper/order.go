@@ -69,14 +69,8 @@ func (v *Venue) decide(req exchange.OrderRequest, partial decimal.Decimal) (*ord
 	if req.Venue != exchange.Spot && req.Venue != exchange.Futures {
 		return nil, exchange.Rejected(exchange.RejectOther, -1100, "the paper venue trades spot and futures only, not %q", req.Venue)
 	}
-	if !clientIDRE.MatchString(req.ClientID) {
-		return nil, exchange.Rejected(exchange.RejectOther, -1100, "Illegal characters found in parameter 'newClientOrderId'; legal range is '^[\\.A-Z\\:/a-z0-9_-]{1,36}$' (got %q)", req.ClientID)
-	}
-	if _, dup := v.st.orders[mkey{req.Venue, req.ClientID}]; dup {
-		if req.Venue == exchange.Futures {
-			return nil, exchange.Rejected(exchange.RejectOther, -4116, "ClientOrderId is duplicated.")
-		}
-		return nil, exchange.Rejected(exchange.RejectOther, -2010, "Duplicate order sent.")
+	if err := v.checkClientID(req.Venue, req.ClientID); err != nil {
+		return nil, err
 	}
 	in, ok := v.instruments[mkey{req.Venue, req.Symbol}]
 	if !ok {
@@ -94,11 +88,10 @@ func (v *Venue) decide(req exchange.OrderRequest, partial decimal.Decimal) (*ord
 	if req.SideEffect != exchange.NoSideEffect {
 		return nil, exchange.Rejected(exchange.RejectOther, -1106, "Parameter 'sideEffectType' sent when not required.")
 	}
-	m := v.markets[mkey{req.Venue, req.Symbol}]
-	if m == nil || !m.has || m.suspended || !m.quote().Valid() {
+	q, ok := v.liveQuote(req.Venue, req.Symbol)
+	if !ok {
 		return nil, exchange.Rejected(exchange.RejectNoLiquidity, 0, "%s %s has no market (never quoted, or suspended by a data gap)", req.Venue, req.Symbol)
 	}
-	q := m.quote()
 	buy := req.Side == exchange.Buy
 	touch := q.Bid
 	if buy {
@@ -124,39 +117,18 @@ func (v *Venue) decide(req exchange.OrderRequest, partial decimal.Decimal) (*ord
 	}
 
 	// Matching.
-	var price decimal.Decimal
-	rest := false
-	crosses := req.Type == exchange.Market || (buy && req.Price.GreaterThanOrEqual(q.Ask)) || (!buy && req.Price.LessThanOrEqual(q.Bid))
-	switch req.Type {
-	case exchange.Market:
-		price = v.slipped(in, touch, buy)
-	case exchange.LimitIOC:
-		if crosses {
-			price = v.slipped(in, touch, buy)
-			if buy {
-				price = decimal.Min(price, req.Price)
-			} else {
-				price = decimal.Max(price, req.Price)
-			}
-		}
-	case exchange.LimitMaker:
+	crosses, price, fillQty := v.execution(in, req, touch, qty, partial)
+	rest := req.Type == exchange.LimitMaker
+	if rest {
 		if crosses {
 			if req.Venue == exchange.Futures {
 				return nil, exchange.Rejected(exchange.RejectOther, -5022, "Due to the order could not be executed as maker, the Post Only order will be rejected.")
 			}
 			return nil, exchange.Rejected(exchange.RejectOther, -2010, "Order would immediately match and take.")
 		}
-		rest, price = true, req.Price
+		price = req.Price
 	}
-	fillQty := decimal.Zero
-	if crosses {
-		fillQty = qty
-		if partial.IsPositive() {
-			fillQty = exchange.FloorToStep(qty.Mul(partial), in.OrderStep(req.Type))
-		}
-	}
-	price = price.Copy() // orders are kept for the venue's lifetime: do not pin the feed's buffers
-	refPrice := price    // the price the order is checked at: execution price, or the limit of a resting order
+	refPrice := price // the price the order is checked at: execution price, or the limit of a resting order
 	if !refPrice.IsPositive() {
 		refPrice = req.Price
 	}
@@ -173,7 +145,7 @@ func (v *Venue) decide(req exchange.OrderRequest, partial decimal.Decimal) (*ord
 			return nil, err
 		}
 		if fillQty.IsPositive() {
-			fills = append(fills, v.spotFill(in, req.Side, fillQty, price, rate, false, now))
+			fills = append(fills, v.spotFill(exchange.Spot, 1, in, req.Side, fillQty, price, rate, false, now))
 		}
 	case exchange.Futures:
 		checkQty := fillQty
@@ -198,6 +170,55 @@ func (v *Venue) decide(req exchange.OrderRequest, partial decimal.Decimal) (*ord
 	return &orderRec{ClientID: req.ClientID, VenueOrderID: strconv.FormatInt(v.st.orderSeq[req.Venue]+1, 10), Venue: req.Venue,
 		Symbol: req.Symbol, Base: in.Base, QuoteAsset: in.Quote, Side: req.Side, Type: req.Type, Status: status, Qty: req.Qty,
 		Price: req.Price, ReduceOnly: req.ReduceOnly, Leverage: pos.leverage, Time: now, Fills: fills}, nil
+}
+
+// checkClientID enforces Binance's client order id rule, and that the id is new on the venue (spot and margin
+// -2010, futures -4116).
+func (v *Venue) checkClientID(venue exchange.Venue, clientID string) error {
+	if !clientIDRE.MatchString(clientID) {
+		return exchange.Rejected(exchange.RejectOther, -1100, "Illegal characters found in parameter 'newClientOrderId'; legal range is '^[\\.A-Z\\:/a-z0-9_-]{1,36}$' (got %q)", clientID)
+	}
+	if _, dup := v.st.orders[mkey{venue, clientID}]; dup {
+		if venue == exchange.Futures {
+			return exchange.Rejected(exchange.RejectOther, -4116, "ClientOrderId is duplicated.")
+		}
+		return exchange.Rejected(exchange.RejectOther, -2010, "Duplicate order sent.")
+	}
+	return nil
+}
+
+// liveQuote is the current quote of a market that can be traded: quoted, not suspended, two-sided.
+func (v *Venue) liveQuote(venue exchange.Venue, symbol string) (exchange.Quote, bool) {
+	m := v.markets[mkey{venue, symbol}]
+	if m == nil || !m.has || m.suspended {
+		return exchange.Quote{}, false
+	}
+	q := m.quote()
+	return q, q.Valid()
+}
+
+// execution is how an order meets the market whose touch (the ask for a buy, the bid for a sell) is touch:
+// whether it crosses (a market order always, a limit order whose price reaches the touch) and, when it does,
+// the price it takes (the slipped touch; an IOC at the better of that and its limit) and the quantity it
+// fills (qty, or the PartialNext fraction of it on the order's lot step). A resting order is the caller's.
+func (v *Venue) execution(in exchange.Instrument, req exchange.OrderRequest, touch, qty, partial decimal.Decimal) (crosses bool, price, fillQty decimal.Decimal) {
+	buy := req.Side == exchange.Buy
+	if req.Type != exchange.Market && (buy && req.Price.LessThan(touch) || !buy && req.Price.GreaterThan(touch)) {
+		return false, decimal.Zero, decimal.Zero
+	}
+	price = v.slipped(in, touch, buy)
+	if req.Type == exchange.LimitIOC {
+		if buy {
+			price = decimal.Min(price, req.Price)
+		} else {
+			price = decimal.Max(price, req.Price)
+		}
+	}
+	fillQty = qty
+	if partial.IsPositive() {
+		fillQty = exchange.FloorToStep(qty.Mul(partial), in.OrderStep(req.Type))
+	}
+	return true, price.Copy(), fillQty // orders are kept for the venue's lifetime: do not pin the feed's buffers
 }
 
 // slipped is the touch worsened by the configured slippage and rounded to the tick against the taker.
@@ -234,12 +255,8 @@ func (v *Venue) checkMargin(pos *position, in exchange.Instrument, req exchange.
 	if !qty.IsPositive() {
 		return nil
 	}
-	signed := qty
-	if req.Side == exchange.Sell {
-		signed = qty.Neg()
-	}
 	after := *pos
-	_, _, opened := after.trade(signed, price, time.Time{})
+	_, _, opened := after.trade(signedQty(req.Side, qty), price, time.Time{})
 	if !opened.IsPositive() {
 		return nil // reduces exposure only
 	}
@@ -251,13 +268,12 @@ func (v *Venue) checkMargin(pos *position, in exchange.Instrument, req exchange.
 		return exchange.Rejected(exchange.RejectRisk, -2027, "Exceeded the maximum allowable position at current leverage. (%dx allows at most %dx at notional %s)",
 			pos.leverage, b.MaxLeverage, after.qty.Abs().Mul(price))
 	}
-	im := opened.Mul(price).DivRound(decimal.NewFromInt(int64(pos.leverage)), 8)
-	fee := qty.Mul(price).Mul(rate).Round(amountPlaces)
+	im := initialMargin(opened.Mul(price), pos.leverage)
 	acct, err := v.account()
 	if err != nil {
 		return fmt.Errorf("paper futures %s: %w", in.Symbol, err)
 	}
-	if need := im.Add(fee); acct.AvailableBalance.LessThan(need) {
+	if need := im.Add(fee(qty.Mul(price), rate)); acct.AvailableBalance.LessThan(need) {
 		return errNoMargin("(%s %s initial margin and fee needed, %s available)", need.StringFixed(8), v.cfg.Quote, acct.AvailableBalance.StringFixed(8))
 	}
 	return nil
@@ -267,53 +283,73 @@ func (v *Venue) checkMargin(pos *position, in exchange.Instrument, req exchange.
 // decimal places. The paper venue rounds what it computes (half up) to it.
 const amountPlaces = 8
 
-// spotFill prices one spot execution: a buy pays its fee in the base asset, a sell in the quote asset.
-func (v *Venue) spotFill(in exchange.Instrument, side exchange.Side, qty, price, rate decimal.Decimal, maker bool, at time.Time) fillRec {
-	f := fillRec{TradeID: strconv.FormatInt(v.st.tradeSeq[exchange.Spot]+1, 10), Side: side, Qty: qty, Price: price, Maker: maker, Time: at}
+// fee is amount × rate booked to amountPlaces: every commission the venue charges.
+func fee(amount, rate decimal.Decimal) decimal.Decimal { return amount.Mul(rate).Round(amountPlaces) }
+
+// initialMargin is the margin notional needs at leverage: notional ÷ leverage, to amountPlaces.
+func initialMargin(notional decimal.Decimal, leverage int) decimal.Decimal {
+	return notional.DivRound(decimal.NewFromInt(int64(max(leverage, 1))), amountPlaces)
+}
+
+// signedQty is qty with the sign of side: positive for a buy, negative for a sell.
+func signedQty(side exchange.Side, qty decimal.Decimal) decimal.Decimal {
+	if side == exchange.Sell {
+		return qty.Neg()
+	}
+	return qty
+}
+
+// spotFill prices one execution on the spot book, for spot or margin (venue): a buy pays its fee in the base
+// asset, a sell in the quote asset. n is the fill's place among those decided together (1 for the first).
+func (v *Venue) spotFill(venue exchange.Venue, n int64, in exchange.Instrument, side exchange.Side, qty, price, rate decimal.Decimal, maker bool, at time.Time) fillRec {
+	f := fillRec{TradeID: strconv.FormatInt(v.st.tradeSeq[venue]+n, 10), Side: side, Qty: qty, Price: price, Maker: maker, Time: at}
 	if side == exchange.Buy {
-		f.Fee, f.FeeAsset = qty.Mul(rate).Round(amountPlaces), in.Base
+		f.Fee, f.FeeAsset = fee(qty, rate), in.Base
 	} else {
-		f.Fee, f.FeeAsset = qty.Mul(price).Mul(rate).Round(amountPlaces), in.Quote
+		f.Fee, f.FeeAsset = fee(qty.Mul(price), rate), in.Quote
 	}
 	return f
 }
 
 // futuresFill prices one futures execution (fee = qty × price × rate in the quote asset) and its realized PnL.
 func (v *Venue) futuresFill(pos *position, in exchange.Instrument, side exchange.Side, qty, price, rate decimal.Decimal, maker bool, at time.Time) fillRec {
-	signed := qty
-	if side == exchange.Sell {
-		signed = qty.Neg()
-	}
 	dry := *pos
-	realized, _, _ := dry.trade(signed, price, at)
+	realized, _, _ := dry.trade(signedQty(side, qty), price, at)
 	return fillRec{TradeID: strconv.FormatInt(v.st.tradeSeq[exchange.Futures]+1, 10), Side: side, Qty: qty, Price: price,
-		Fee: qty.Mul(price).Mul(rate).Round(amountPlaces), FeeAsset: in.Quote, RealizedPnL: realized, Maker: maker, Time: at}
+		Fee: fee(qty.Mul(price), rate), FeeAsset: in.Quote, RealizedPnL: realized, Maker: maker, Time: at}
 }
 
 // QueryOrder finds an order by client id with its fills; exchange.ErrNotFound when the venue never got it.
 func (v *Venue) QueryOrder(_ context.Context, venue exchange.Venue, symbol, clientID string) (exchange.Order, error) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	os, err := v.findOrder(venue, symbol, clientID)
+	if err != nil {
+		return exchange.Order{}, err
+	}
+	return os.snapshot(), nil
+}
+
+// findOrder finds an order by client id (v.mu held); exchange.ErrNotFound when the venue never got it or it is
+// another symbol's.
+func (v *Venue) findOrder(venue exchange.Venue, symbol, clientID string) (*orderState, error) {
 	if v.broken != nil {
-		return exchange.Order{}, fmt.Errorf("paper %s order %s: %w", venue, clientID, v.brokenErr())
+		return nil, fmt.Errorf("paper %s order %s: %w", venue, clientID, v.brokenErr())
 	}
 	os := v.st.orders[mkey{venue, clientID}]
 	if os == nil || os.o.Symbol != symbol {
-		return exchange.Order{}, fmt.Errorf("paper %s %s order %s: %w", venue, symbol, clientID, exchange.ErrNotFound)
+		return nil, fmt.Errorf("paper %s %s order %s: %w", venue, symbol, clientID, exchange.ErrNotFound)
 	}
-	return os.snapshot(), nil
+	return os, nil
 }
 
 // CancelOrder cancels a resting order. An order that is already final is rejected like Binance (-2011).
 func (v *Venue) CancelOrder(ctx context.Context, venue exchange.Venue, symbol, clientID string) (exchange.Order, error) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	if v.broken != nil {
-		return exchange.Order{}, fmt.Errorf("paper %s order %s: %w", venue, clientID, v.brokenErr())
-	}
-	os := v.st.orders[mkey{venue, clientID}]
-	if os == nil || os.o.Symbol != symbol {
-		return exchange.Order{}, fmt.Errorf("paper %s %s order %s: %w", venue, symbol, clientID, exchange.ErrNotFound)
+	os, err := v.findOrder(venue, symbol, clientID)
+	if err != nil {
+		return exchange.Order{}, err
 	}
 	if os.o.Status.Final() {
 		return exchange.Order{}, exchange.Rejected(exchange.RejectOther, -2011, "Unknown order sent. (%s is %s)", clientID, os.o.Status)

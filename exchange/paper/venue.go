@@ -3,7 +3,8 @@ package paper
 import (
 	"context"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -225,7 +226,7 @@ func (v *Venue) wallet(venue exchange.Venue, asset string) *balance {
 }
 
 func (v *Venue) brackets(symbol string) []exchange.Bracket {
-	if b := v.cfg.bracketsFor(symbol); b != nil {
+	if b, ok := v.cfg.Brackets[symbol]; ok {
 		return b
 	}
 	return v.defBrackets
@@ -332,12 +333,5 @@ func (v *Venue) Liquidations() []Liquidation {
 	return append([]Liquidation(nil), v.st.liquidations...)
 }
 
-// sortedAssets returns a wallet's assets in name order.
-func sortedAssets(w map[string]*balance) []string {
-	out := make([]string, 0, len(w))
-	for a := range w {
-		out = append(out, a)
-	}
-	sort.Strings(out)
-	return out
-}
+// sortedKeys returns a map's keys (assets) in name order.
+func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }

@@ -3,6 +3,7 @@ package paper_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -475,12 +476,8 @@ func TestConfigValidation(t *testing.T) {
 		t.Fatal("bad configuration accepted")
 	}
 	for _, want := range []string{"slippage", "leverage", "twice"} {
-		if !contains(err.Error(), want) {
+		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not mention %q", err, want)
 		}
 	}
-}
-
-func contains(s, sub string) bool {
-	return len(sub) == 0 || len(s) >= len(sub) && (s[:len(sub)] == sub || contains(s[1:], sub))
 }

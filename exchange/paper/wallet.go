@@ -100,7 +100,7 @@ func (v *Venue) Balances(ctx context.Context, venue exchange.Venue) ([]exchange.
 		}
 	}
 	var out []exchange.Balance
-	for _, a := range sortedAssets(w) {
+	for _, a := range sortedKeys(w) {
 		b := exchange.Balance{Venue: venue, Asset: a, Free: w[a].free, Locked: w[a].locked}
 		if venue == exchange.Futures && a == v.cfg.Quote {
 			b.Locked = isolated

@@ -148,25 +148,30 @@ type transientError struct{ err error }
 func (e transientError) Error() string { return e.err.Error() }
 func (e transientError) Unwrap() error { return e.err }
 
-// download fills part with the zip, resuming what is there, retrying transient failures.
-func (f *fetcher) download(ctx context.Context, res *FileResult, j job, part string) error {
+// retry runs once, and again after a transient failure (Request.Retries more times at most), waiting
+// backoff, then twice as long each time.
+func (f *fetcher) retry(ctx context.Context, once func() error) error {
 	var err error
 	for try := 0; try <= f.req.Retries; try++ {
 		if try > 0 {
-			wait := backoff << (try - 1)
 			select {
-			case <-time.After(wait):
+			case <-time.After(backoff << (try - 1)):
 			case <-ctx.Done():
 				return ctx.Err()
 			}
 		}
-		err = f.downloadOnce(ctx, res, j, part)
+		err = once()
 		var te transientError
 		if err == nil || !errors.As(err, &te) || ctx.Err() != nil {
 			return err
 		}
 	}
 	return err
+}
+
+// download fills part with the zip, resuming what is there, retrying transient failures.
+func (f *fetcher) download(ctx context.Context, res *FileResult, j job, part string) error {
+	return f.retry(ctx, func() error { return f.downloadOnce(ctx, res, j, part) })
 }
 
 // downloadOnce makes one request for the zip: ranged from the part's size when there is a part.
@@ -285,22 +290,13 @@ func (f *fetcher) netErr(ctx, rctx context.Context, err error) error {
 // getSmall fetches a small document (a checksum) whole with GET, or only the status with HEAD. It retries
 // transient failures like a download.
 func (f *fetcher) getSmall(ctx context.Context, method, url string) (body []byte, n int64, status int, err error) {
-	for try := 0; try <= f.req.Retries; try++ {
-		if try > 0 {
-			select {
-			case <-time.After(backoff << (try - 1)):
-			case <-ctx.Done():
-				return nil, n, 0, ctx.Err()
-			}
-		}
+	err = f.retry(ctx, func() error {
 		var m int64
+		var err error
 		body, m, status, err = f.getSmallOnce(ctx, method, url)
 		n += m
-		var te transientError
-		if err == nil || !errors.As(err, &te) || ctx.Err() != nil {
-			return body, n, status, err
-		}
-	}
+		return err
+	})
 	return body, n, status, err
 }
 

@@ -58,6 +58,12 @@ func (s *svgCanvas) polyline(pts []point, st stroke, id string) {
 		s.b.WriteString(` data-series="` + html.EscapeString(id) + `"`)
 	}
 	s.b.WriteString(` points="`)
+	s.points(pts)
+	s.b.WriteString("\"/>\n")
+}
+
+// points writes "x,y x,y …".
+func (s *svgCanvas) points(pts []point) {
 	for i, p := range pts {
 		if i > 0 {
 			s.b.WriteByte(' ')
@@ -66,7 +72,6 @@ func (s *svgCanvas) polyline(pts []point, st stroke, id string) {
 		s.b.WriteByte(',')
 		s.f(p.y)
 	}
-	s.b.WriteString("\"/>\n")
 }
 
 func (s *svgCanvas) fillRect(x, y, w, h float64, c color.RGBA) {
@@ -83,14 +88,7 @@ func (s *svgCanvas) fillRect(x, y, w, h float64, c color.RGBA) {
 
 func (s *svgCanvas) fillPolygon(pts []point, c color.RGBA) {
 	s.b.WriteString(`<polygon fill="` + hexColor(c) + `" points="`)
-	for i, p := range pts {
-		if i > 0 {
-			s.b.WriteByte(' ')
-		}
-		s.f(p.x)
-		s.b.WriteByte(',')
-		s.f(p.y)
-	}
+	s.points(pts)
 	s.b.WriteString("\"/>\n")
 }
 

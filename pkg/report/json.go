@@ -168,6 +168,7 @@ type pairJSON struct {
 	PerpQty      string `json:"perp_qty"`
 	Funding      string `json:"funding"`
 	Fees         string `json:"fees"`
+	Interest     string `json:"interest"`
 	BasisPnL     string `json:"basis_pnl"`
 	NetPnL       string `json:"net_pnl"`
 	Notional     string `json:"notional"`
@@ -252,7 +253,7 @@ func bookToJSON(b *Book) bookJSON {
 	for i, p := range b.Pairs {
 		out.Pairs[i] = pairJSON{PairID: p.PairID, Symbol: p.Symbol, Direction: string(p.Direction),
 			State: string(p.State), SpotQty: p.SpotQty.String(), PerpQty: p.PerpQty.String(),
-			Funding: p.Funding.String(), Fees: p.Fees.String(), BasisPnL: p.BasisPnL.String(),
+			Funding: p.Funding.String(), Fees: p.Fees.String(), Interest: p.Interest.String(), BasisPnL: p.BasisPnL.String(),
 			NetPnL: p.NetPnL.String(), Notional: p.Notional.String(), Valued: p.Valued,
 			UnpricedFees: p.UnpricedFees}
 	}
@@ -350,6 +351,7 @@ func (d *decoder) book(b *bookJSON) Book {
 		out.Pairs = append(out.Pairs, accounting.PairPnL{PairID: p.PairID, Symbol: p.Symbol,
 			Direction: pair.Direction(p.Direction), State: pair.State(p.State), SpotQty: d.dec("spot_qty", p.SpotQty),
 			PerpQty: d.dec("perp_qty", p.PerpQty), Funding: d.dec("funding", p.Funding), Fees: d.dec("fees", p.Fees),
+			Interest: d.dec("interest", p.Interest),
 			BasisPnL: d.dec("basis_pnl", p.BasisPnL), NetPnL: d.dec("net_pnl", p.NetPnL),
 			Notional: d.dec("notional", p.Notional), Valued: p.Valued, UnpricedFees: p.UnpricedFees})
 	}

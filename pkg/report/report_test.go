@@ -222,6 +222,10 @@ func TestJSONRoundTrip(t *testing.T) {
 	run := synthRun(24*20, 2)
 	run.Meta.Notes = []string{"fees: taker 0.1% spot, 0.05% perp"}
 	run.Strategy.Risk.ObserveMarginRatio(t0.Add(time.Hour), "", 0.21)
+	// A reverse pair: its borrow interest, quantities and unpriced fees must survive the round trip too.
+	run.Strategy.Pairs = append(run.Strategy.Pairs, accounting.PairPnL{PairID: 99, Symbol: "ETHUSDT", Direction: "reverse",
+		State: "closed", SpotQty: d("0.00000599"), PerpQty: d("0.001"), Funding: d("-1.5"), Fees: d("0.2"), Interest: d("0.27"),
+		BasisPnL: d("3"), NetPnL: d("1.03"), Valued: true, UnpricedFees: 1})
 	sum := Compute(run)
 	var buf bytes.Buffer
 	if err := WriteJSON(&buf, run, sum); err != nil {
@@ -304,7 +308,9 @@ func compareBooks(t *testing.T, name string, a, b *Book) {
 		x, y := a.Pairs[i], b.Pairs[i]
 		if x.PairID != y.PairID || x.Symbol != y.Symbol || x.Direction != y.Direction || x.State != y.State ||
 			!x.Funding.Equal(y.Funding) || !x.Fees.Equal(y.Fees) || !x.BasisPnL.Equal(y.BasisPnL) ||
-			!x.NetPnL.Equal(y.NetPnL) || !x.Notional.Equal(y.Notional) || x.Valued != y.Valued {
+			!x.NetPnL.Equal(y.NetPnL) || !x.Notional.Equal(y.Notional) || x.Valued != y.Valued ||
+			!x.Interest.Equal(y.Interest) || !x.SpotQty.Equal(y.SpotQty) || !x.PerpQty.Equal(y.PerpQty) ||
+			x.UnpricedFees != y.UnpricedFees {
 			t.Fatalf("%s: pair %d differs:\n%+v\n%+v", name, i, x, y)
 		}
 	}

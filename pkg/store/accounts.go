@@ -69,19 +69,6 @@ func (s *Store) GetAccount(ctx context.Context, id int64) (Account, error) {
 	return a, nil
 }
 
-// SetTradingState records the account's trading state and why.
-func (s *Store) SetTradingState(ctx context.Context, accountID int64, state, reason string, at time.Time) error {
-	tag, err := s.pool.Exec(ctx, `UPDATE accounts SET trading_state = $2, state_reason = $3, state_changed_at = $4 WHERE id = $1`,
-		accountID, state, reason, at)
-	if err != nil {
-		return fmt.Errorf("setting trading state of account %d to %s: %w", accountID, state, err)
-	}
-	if tag.RowsAffected() != 1 {
-		return fmt.Errorf("setting trading state: account %d: %w", accountID, ErrNotFound)
-	}
-	return nil
-}
-
 // ErrNotFound: no such row.
 var ErrNotFound = errors.New("not found")
 

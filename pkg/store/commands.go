@@ -141,20 +141,8 @@ func (s *Store) CancelCommand(ctx context.Context, id int64, reason string, at t
 
 // RunningCommands returns commands left running (by a bot that stopped mid-command), oldest first.
 func (s *Store) RunningCommands(ctx context.Context, accountID int64) ([]Command, error) {
-	rows, err := s.pool.Query(ctx, "SELECT "+commandCols+" FROM commands WHERE account_id = $1 AND status = 'running' ORDER BY id", accountID)
-	if err != nil {
-		return nil, fmt.Errorf("reading running commands: %w", err)
-	}
-	defer rows.Close()
-	var out []Command
-	for rows.Next() {
-		c, err := scanCommand(rows)
-		if err != nil {
-			return nil, fmt.Errorf("reading a command row: %w", err)
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+	return queryRows(ctx, s, "running commands", "SELECT "+commandCols+" FROM commands WHERE account_id = $1 AND status = 'running' ORDER BY id",
+		[]any{accountID}, scanCommand)
 }
 
 // FinishCommand records a command's outcome.

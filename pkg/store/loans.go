@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/shopspring/decimal"
 
 	"github.com/carry-trading/carry/exchange"
@@ -59,27 +60,19 @@ func (s *Store) LoanTxs(ctx context.Context, accountID int64, f LoanFilter) ([]L
 	if !f.To.IsZero() {
 		to = &f.To
 	}
-	rows, err := s.pool.Query(ctx, `
+	return queryRows(ctx, s, "loan transactions", `
 		SELECT COALESCE(pair_id, 0), tran_id, kind, asset, amount, COALESCE(rate, 0), COALESCE(principal, 0), at
 		FROM loan_txs
 		WHERE account_id = $1 AND ($2 = 0 OR pair_id = $2) AND ($3 = '' OR asset = $3)
 		  AND ($4::timestamptz IS NULL OR at >= $4) AND ($5::timestamptz IS NULL OR at < $5)
-		ORDER BY at, id`, accountID, f.PairID, f.Asset, from, to)
-	if err != nil {
-		return nil, fmt.Errorf("reading loan transactions: %w", err)
-	}
-	defer rows.Close()
-	var out []LoanRecord
-	for rows.Next() {
-		var r LoanRecord
-		var kind string
-		if err := rows.Scan(&r.PairID, &r.TranID, &kind, &r.Asset, &r.Amount, &r.Rate, &r.Principal, &r.Time); err != nil {
-			return nil, fmt.Errorf("reading a loan transaction row: %w", err)
-		}
-		r.Kind, r.Time = exchange.LoanKind(kind), r.Time.UTC()
-		out = append(out, r)
-	}
-	return out, rows.Err()
+		ORDER BY at, id`, []any{accountID, f.PairID, f.Asset, from, to},
+		func(row pgx.Row) (LoanRecord, error) {
+			var r LoanRecord
+			var kind string
+			err := row.Scan(&r.PairID, &r.TranID, &kind, &r.Asset, &r.Amount, &r.Rate, &r.Principal, &r.Time)
+			r.Kind, r.Time = exchange.LoanKind(kind), r.Time.UTC()
+			return r, err
+		})
 }
 
 // LoanSummary is what one pair (PairID 0: transactions not attributed to a pair) borrowed, repaid and was
@@ -98,7 +91,7 @@ type LoanSummary struct {
 // LoanSummaries sums the account's loan transactions per pair and asset (one pair when pairID > 0),
 // ordered by pair and asset.
 func (s *Store) LoanSummaries(ctx context.Context, accountID, pairID int64) ([]LoanSummary, error) {
-	rows, err := s.pool.Query(ctx, `
+	return queryRows(ctx, s, "loan summaries", `
 		SELECT COALESCE(pair_id, 0) AS pair, asset,
 			COALESCE(SUM(amount) FILTER (WHERE kind = 'borrow'), 0),
 			COALESCE(SUM(amount) FILTER (WHERE kind = 'repay'), 0),
@@ -107,20 +100,12 @@ func (s *Store) LoanSummaries(ctx context.Context, accountID, pairID int64) ([]L
 		FROM loan_txs
 		WHERE account_id = $1 AND ($2 = 0 OR pair_id = $2)
 		GROUP BY pair, asset
-		ORDER BY pair, asset`, accountID, pairID)
-	if err != nil {
-		return nil, fmt.Errorf("summing loan transactions: %w", err)
-	}
-	defer rows.Close()
-	var out []LoanSummary
-	for rows.Next() {
-		var r LoanSummary
-		if err := rows.Scan(&r.PairID, &r.Asset, &r.Borrowed, &r.Repaid, &r.Interest, &r.Count, &r.First, &r.Last); err != nil {
-			return nil, fmt.Errorf("reading a loan summary row: %w", err)
-		}
-		r.Outstanding = r.Borrowed.Add(r.Interest).Sub(r.Repaid)
-		r.First, r.Last = r.First.UTC(), r.Last.UTC()
-		out = append(out, r)
-	}
-	return out, rows.Err()
+		ORDER BY pair, asset`, []any{accountID, pairID},
+		func(row pgx.Row) (LoanSummary, error) {
+			var r LoanSummary
+			err := row.Scan(&r.PairID, &r.Asset, &r.Borrowed, &r.Repaid, &r.Interest, &r.Count, &r.First, &r.Last)
+			r.Outstanding = r.Borrowed.Add(r.Interest).Sub(r.Repaid)
+			r.First, r.Last = r.First.UTC(), r.Last.UTC()
+			return r, err
+		})
 }

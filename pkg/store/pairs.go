@@ -84,20 +84,7 @@ func (s *Store) Pairs(ctx context.Context, accountID int64, from, to time.Time) 
 }
 
 func (s *Store) queryPairs(ctx context.Context, sql string, args ...any) ([]pair.Pair, error) {
-	rows, err := s.pool.Query(ctx, sql, args...)
-	if err != nil {
-		return nil, fmt.Errorf("listing pairs: %w", err)
-	}
-	defer rows.Close()
-	var out []pair.Pair
-	for rows.Next() {
-		p, err := scanPair(rows)
-		if err != nil {
-			return nil, fmt.Errorf("reading a pair row: %w", err)
-		}
-		out = append(out, p)
-	}
-	return out, rows.Err()
+	return queryRows(ctx, s, "pairs", sql, args, scanPair)
 }
 
 // Commit writes a transition ahead of the orders it names: in one transaction it checks the pair is still in
@@ -190,21 +177,13 @@ type TransitionRecord struct {
 
 // Transitions returns a pair's transition log, oldest first.
 func (s *Store) Transitions(ctx context.Context, pairID int64) ([]TransitionRecord, error) {
-	rows, err := s.pool.Query(ctx, `SELECT from_state, to_state, attempt, reason, client_order_ids, at
-		FROM pair_transitions WHERE pair_id = $1 ORDER BY id`, pairID)
-	if err != nil {
-		return nil, fmt.Errorf("reading transitions of pair %d: %w", pairID, err)
-	}
-	defer rows.Close()
-	var out []TransitionRecord
-	for rows.Next() {
-		var r TransitionRecord
-		if err := rows.Scan(&r.From, &r.To, &r.Attempt, &r.Reason, &r.OrderIDs, &r.At); err != nil {
-			return nil, fmt.Errorf("reading a transition row: %w", err)
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
+	return queryRows(ctx, s, fmt.Sprintf("transitions of pair %d", pairID), `SELECT from_state, to_state, attempt, reason,
+		client_order_ids, at FROM pair_transitions WHERE pair_id = $1 ORDER BY id`, []any{pairID},
+		func(row pgx.Row) (TransitionRecord, error) {
+			var r TransitionRecord
+			err := row.Scan(&r.From, &r.To, &r.Attempt, &r.Reason, &r.OrderIDs, &r.At)
+			return r, err
+		})
 }
 
 const orderCols = `account_id, COALESCE(pair_id, 0), client_order_id, leg, purpose, venue, symbol, side, type, qty, price,
@@ -219,20 +198,8 @@ func scanOrder(row pgx.Row) (pair.OrderRecord, error) {
 
 // PairOrders returns a pair's orders in the order they were committed.
 func (s *Store) PairOrders(ctx context.Context, pairID int64) ([]pair.OrderRecord, error) {
-	rows, err := s.pool.Query(ctx, "SELECT "+orderCols+" FROM orders WHERE pair_id = $1 ORDER BY id", pairID)
-	if err != nil {
-		return nil, fmt.Errorf("reading orders of pair %d: %w", pairID, err)
-	}
-	defer rows.Close()
-	var out []pair.OrderRecord
-	for rows.Next() {
-		o, err := scanOrder(rows)
-		if err != nil {
-			return nil, fmt.Errorf("reading an order row: %w", err)
-		}
-		out = append(out, o)
-	}
-	return out, rows.Err()
+	return queryRows(ctx, s, fmt.Sprintf("orders of pair %d", pairID), "SELECT "+orderCols+" FROM orders WHERE pair_id = $1 ORDER BY id",
+		[]any{pairID}, scanOrder)
 }
 
 // GetOrder reads an order by client id.

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/carry-trading/carry/exchange/paper"
 )
 
@@ -52,24 +54,14 @@ func (j *PaperJournal) Append(ctx context.Context, e paper.Entry) error {
 
 // Load returns the account's entries by sequence number.
 func (j *PaperJournal) Load(ctx context.Context) ([]paper.Entry, error) {
-	rows, err := j.s.pool.Query(ctx, `SELECT seq, kind, at, payload FROM paper_journal WHERE account_id = $1 ORDER BY seq`, j.accountID)
-	if err != nil {
-		return nil, fmt.Errorf("reading the paper journal of account %d: %w", j.accountID, err)
-	}
-	defer rows.Close()
-	var out []paper.Entry
-	for rows.Next() {
-		var e paper.Entry
-		var kind string
-		var payload []byte
-		if err := rows.Scan(&e.Seq, &kind, &e.Time, &payload); err != nil {
-			return nil, fmt.Errorf("reading a paper journal row of account %d: %w", j.accountID, err)
-		}
-		e.Kind, e.Payload, e.Time = paper.EntryKind(kind), json.RawMessage(payload), e.Time.UTC()
-		out = append(out, e)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("reading the paper journal of account %d: %w", j.accountID, err)
-	}
-	return out, nil
+	return queryRows(ctx, j.s, fmt.Sprintf("the paper journal of account %d", j.accountID),
+		`SELECT seq, kind, at, payload FROM paper_journal WHERE account_id = $1 ORDER BY seq`, []any{j.accountID},
+		func(row pgx.Row) (paper.Entry, error) {
+			var e paper.Entry
+			var kind string
+			var payload []byte
+			err := row.Scan(&e.Seq, &kind, &e.Time, &payload)
+			e.Kind, e.Payload, e.Time = paper.EntryKind(kind), json.RawMessage(payload), e.Time.UTC()
+			return e, err
+		})
 }

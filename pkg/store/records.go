@@ -44,33 +44,32 @@ type FillRecord struct {
 
 // Fills returns the account's fills (of one pair when pairID > 0) in time order.
 func (s *Store) Fills(ctx context.Context, accountID, pairID int64) ([]FillRecord, error) {
-	rows, err := s.pool.Query(ctx, `
+	return queryRows(ctx, s, "fills", `
 		SELECT COALESCE(pair_id, 0), client_order_id, venue_order_id, venue, symbol, trade_id, side, qty, price, fee, fee_asset,
 			realized_pnl, maker, at
-		FROM fills WHERE account_id = $1 AND ($2 = 0 OR pair_id = $2) ORDER BY at, id`, accountID, pairID)
-	if err != nil {
-		return nil, fmt.Errorf("reading fills: %w", err)
-	}
-	defer rows.Close()
-	var out []FillRecord
-	for rows.Next() {
-		var r FillRecord
-		if err := rows.Scan(&r.PairID, &r.ClientID, &r.VenueOrderID, &r.Venue, &r.Symbol, &r.TradeID, &r.Side, &r.Qty, &r.Price,
-			&r.Fee, &r.FeeAsset, &r.RealizedPnL, &r.Maker, &r.Time); err != nil {
-			return nil, fmt.Errorf("reading a fill row: %w", err)
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
+		FROM fills WHERE account_id = $1 AND ($2 = 0 OR pair_id = $2) ORDER BY at, id`, []any{accountID, pairID},
+		func(row pgx.Row) (FillRecord, error) {
+			var r FillRecord
+			err := row.Scan(&r.PairID, &r.ClientID, &r.VenueOrderID, &r.Venue, &r.Symbol, &r.TradeID, &r.Side, &r.Qty, &r.Price,
+				&r.Fee, &r.FeeAsset, &r.RealizedPnL, &r.Maker, &r.Time)
+			return r, err
+		})
+}
+
+// insertFunding stores a funding payment once per (account, tranId); fundingArgs are its arguments.
+const insertFunding = `
+		INSERT INTO funding_payments (account_id, pair_id, tran_id, symbol, amount, asset, rate, mark_price, position_qty, at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+		ON CONFLICT (account_id, tran_id) DO NOTHING`
+
+func fundingArgs(accountID, pairID int64, p exchange.FundingPayment) []any {
+	return []any{accountID, nullID(pairID), p.TranID, p.Symbol, p.Amount, p.Asset, nullDec(p.Rate), nullDec(p.MarkPrice),
+		nullDec(p.PositionQty), p.Time}
 }
 
 // InsertFunding stores a funding payment once per tranId and reports whether it was new.
 func (s *Store) InsertFunding(ctx context.Context, accountID, pairID int64, p exchange.FundingPayment) (bool, error) {
-	tag, err := s.pool.Exec(ctx, `
-		INSERT INTO funding_payments (account_id, pair_id, tran_id, symbol, amount, asset, rate, mark_price, position_qty, at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-		ON CONFLICT (account_id, tran_id) DO NOTHING`,
-		accountID, nullID(pairID), p.TranID, p.Symbol, p.Amount, p.Asset, nullDec(p.Rate), nullDec(p.MarkPrice), nullDec(p.PositionQty), p.Time)
+	tag, err := s.pool.Exec(ctx, insertFunding, fundingArgs(accountID, pairID, p)...)
 	if err != nil {
 		return false, fmt.Errorf("storing funding payment %s (%s %s): %w", p.TranID, p.Symbol, p.Amount, err)
 	}
@@ -85,22 +84,14 @@ type FundingRecord struct {
 
 // FundingPayments returns the account's funding payments (of one pair when pairID > 0) in time order.
 func (s *Store) FundingPayments(ctx context.Context, accountID, pairID int64) ([]FundingRecord, error) {
-	rows, err := s.pool.Query(ctx, `
+	return queryRows(ctx, s, "funding payments", `
 		SELECT COALESCE(pair_id, 0), tran_id, symbol, amount, asset, COALESCE(rate, 0), COALESCE(mark_price, 0), COALESCE(position_qty, 0), at
-		FROM funding_payments WHERE account_id = $1 AND ($2 = 0 OR pair_id = $2) ORDER BY at, id`, accountID, pairID)
-	if err != nil {
-		return nil, fmt.Errorf("reading funding payments: %w", err)
-	}
-	defer rows.Close()
-	var out []FundingRecord
-	for rows.Next() {
-		var r FundingRecord
-		if err := rows.Scan(&r.PairID, &r.TranID, &r.Symbol, &r.Amount, &r.Asset, &r.Rate, &r.MarkPrice, &r.PositionQty, &r.Time); err != nil {
-			return nil, fmt.Errorf("reading a funding row: %w", err)
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
+		FROM funding_payments WHERE account_id = $1 AND ($2 = 0 OR pair_id = $2) ORDER BY at, id`, []any{accountID, pairID},
+		func(row pgx.Row) (FundingRecord, error) {
+			var r FundingRecord
+			err := row.Scan(&r.PairID, &r.TranID, &r.Symbol, &r.Amount, &r.Asset, &r.Rate, &r.MarkPrice, &r.PositionQty, &r.Time)
+			return r, err
+		})
 }
 
 // LastFundingTime is the time of the account's newest stored funding payment (zero when none).
@@ -175,22 +166,14 @@ func (s *Store) FinishTransfer(ctx context.Context, clientID, status, tranID, er
 
 // Transfers returns the account's transfers, oldest first; only unresolved ones when pending is set.
 func (s *Store) Transfers(ctx context.Context, accountID int64, pending bool) ([]TransferRecord, error) {
-	rows, err := s.pool.Query(ctx, `
+	return queryRows(ctx, s, "transfers", `
 		SELECT client_id, tran_id, COALESCE(pair_id, 0), kind, asset, amount, status, reason, error, created_at, updated_at
-		FROM transfers WHERE account_id = $1 AND (NOT $2 OR status IN ('intent', 'unknown')) ORDER BY id`, accountID, pending)
-	if err != nil {
-		return nil, fmt.Errorf("reading transfers: %w", err)
-	}
-	defer rows.Close()
-	var out []TransferRecord
-	for rows.Next() {
-		var r TransferRecord
-		if err := rows.Scan(&r.ClientID, &r.TranID, &r.PairID, &r.Kind, &r.Asset, &r.Amount, &r.Status, &r.Reason, &r.Error, &r.CreatedAt, &r.UpdatedAt); err != nil {
-			return nil, fmt.Errorf("reading a transfer row: %w", err)
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
+		FROM transfers WHERE account_id = $1 AND (NOT $2 OR status IN ('intent', 'unknown')) ORDER BY id`, []any{accountID, pending},
+		func(row pgx.Row) (TransferRecord, error) {
+			var r TransferRecord
+			err := row.Scan(&r.ClientID, &r.TranID, &r.PairID, &r.Kind, &r.Asset, &r.Amount, &r.Status, &r.Reason, &r.Error, &r.CreatedAt, &r.UpdatedAt)
+			return r, err
+		})
 }
 
 // PairAt returns the id of the account's pair that held symbol at time at (0 when none): created before it
@@ -222,10 +205,7 @@ func (s *Store) InsertFundingBatch(ctx context.Context, accountID int64, rows []
 	}
 	b := &pgx.Batch{}
 	for _, r := range rows {
-		p := r.Payment
-		b.Queue(`INSERT INTO funding_payments (account_id, pair_id, tran_id, symbol, amount, asset, rate, mark_price, position_qty, at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (account_id, tran_id) DO NOTHING`,
-			accountID, nullID(r.PairID), p.TranID, p.Symbol, p.Amount, p.Asset, nullDec(p.Rate), nullDec(p.MarkPrice), nullDec(p.PositionQty), p.Time)
+		b.Queue(insertFunding, fundingArgs(accountID, r.PairID, r.Payment)...)
 	}
 	br := s.pool.SendBatch(ctx, b)
 	defer br.Close()

@@ -115,7 +115,7 @@ func (s *Store) RiskEvents(ctx context.Context, accountID int64, f RiskEventFilt
 	if kinds == nil {
 		kinds = []string{}
 	}
-	rows, err := s.pool.Query(ctx, `
+	return queryRows(ctx, s, fmt.Sprintf("risk events of account %d", accountID), `
 		SELECT * FROM (
 			SELECT id, account_id, COALESCE(pair_id, 0), symbol, kind, severity, actor, detail, COALESCE(amount, 0), COALESCE(qty, 0),
 				numbers, COALESCE(event_key, ''), at
@@ -125,36 +125,31 @@ func (s *Store) RiskEvents(ctx context.Context, accountID int64, f RiskEventFilt
 			ORDER BY at DESC, id DESC
 			LIMIT $7
 		) newest ORDER BY at, id`,
-		accountID, f.PairID, f.Symbol, kinds, f.Since, until, limit)
-	if err != nil {
-		return nil, fmt.Errorf("listing risk events of account %d: %w", accountID, err)
+		[]any{accountID, f.PairID, f.Symbol, kinds, f.Since, until, limit}, scanRiskEvent)
+}
+
+func scanRiskEvent(row pgx.Row) (RiskEvent, error) {
+	var e RiskEvent
+	var raw []byte
+	if err := row.Scan(&e.ID, &e.AccountID, &e.PairID, &e.Symbol, &e.Kind, &e.Severity, &e.Actor, &e.Detail, &e.Amount, &e.Qty,
+		&raw, &e.Key, &e.At); err != nil {
+		return e, err
 	}
-	defer rows.Close()
-	var out []RiskEvent
-	for rows.Next() {
-		var e RiskEvent
-		var raw []byte
-		if err := rows.Scan(&e.ID, &e.AccountID, &e.PairID, &e.Symbol, &e.Kind, &e.Severity, &e.Actor, &e.Detail, &e.Amount, &e.Qty,
-			&raw, &e.Key, &e.At); err != nil {
-			return nil, fmt.Errorf("reading a risk event row: %w", err)
-		}
-		var nums map[string]string
-		if err := json.Unmarshal(raw, &nums); err != nil {
-			return nil, fmt.Errorf("risk event %d: decoding its numbers: %w", e.ID, err)
-		}
-		if len(nums) > 0 {
-			e.Numbers = make(map[string]decimal.Decimal, len(nums))
-			for k, v := range nums {
-				d, err := decimal.NewFromString(v)
-				if err != nil {
-					return nil, fmt.Errorf("risk event %d: number %s = %q: %w", e.ID, k, v, err)
-				}
-				e.Numbers[k] = d
+	var nums map[string]string
+	if err := json.Unmarshal(raw, &nums); err != nil {
+		return e, fmt.Errorf("risk event %d: decoding its numbers: %w", e.ID, err)
+	}
+	if len(nums) > 0 {
+		e.Numbers = make(map[string]decimal.Decimal, len(nums))
+		for k, v := range nums {
+			d, err := decimal.NewFromString(v)
+			if err != nil {
+				return e, fmt.Errorf("risk event %d: number %s = %q: %w", e.ID, k, v, err)
 			}
+			e.Numbers[k] = d
 		}
-		out = append(out, e)
 	}
-	return out, rows.Err()
+	return e, nil
 }
 
 // TradingStateRecord is an account's persisted trading state.

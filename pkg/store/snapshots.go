@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/shopspring/decimal"
 )
 
@@ -48,25 +49,25 @@ func (s *Store) SaveRiskSnapshots(ctx context.Context, accountID int64, snaps []
 
 // RiskSnapshots returns the account's latest snapshots by symbol.
 func (s *Store) RiskSnapshots(ctx context.Context, accountID int64) (map[string]RiskSnapshot, error) {
-	rows, err := s.pool.Query(ctx, `SELECT symbol, COALESCE(pair_id, 0), mark, liquidation_price, distance, margin_ratio, hedge_ratio,
-		next_funding, at FROM risk_snapshots WHERE account_id = $1`, accountID)
+	snaps, err := queryRows(ctx, s, "risk snapshots", `SELECT symbol, COALESCE(pair_id, 0), mark, liquidation_price, distance,
+		margin_ratio, hedge_ratio, next_funding, at FROM risk_snapshots WHERE account_id = $1`, []any{accountID},
+		func(row pgx.Row) (RiskSnapshot, error) {
+			var r RiskSnapshot
+			var next *time.Time
+			err := row.Scan(&r.Symbol, &r.PairID, &r.Mark, &r.LiquidationPrice, &r.Distance, &r.MarginRatio, &r.HedgeRatio, &next, &r.At)
+			if next != nil {
+				r.NextFunding = *next
+			}
+			return r, err
+		})
 	if err != nil {
-		return nil, fmt.Errorf("reading risk snapshots: %w", err)
+		return nil, err
 	}
-	defer rows.Close()
-	out := map[string]RiskSnapshot{}
-	for rows.Next() {
-		var r RiskSnapshot
-		var next *time.Time
-		if err := rows.Scan(&r.Symbol, &r.PairID, &r.Mark, &r.LiquidationPrice, &r.Distance, &r.MarginRatio, &r.HedgeRatio, &next, &r.At); err != nil {
-			return nil, fmt.Errorf("reading a risk snapshot: %w", err)
-		}
-		if next != nil {
-			r.NextFunding = *next
-		}
+	out := make(map[string]RiskSnapshot, len(snaps))
+	for _, r := range snaps {
 		out[r.Symbol] = r
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // FundingDay is funding received on one symbol on one UTC day.
@@ -79,22 +80,14 @@ type FundingDay struct {
 
 // FundingByDay sums the account's funding payments per symbol and UTC day since a time, newest first.
 func (s *Store) FundingByDay(ctx context.Context, accountID int64, symbol string, since time.Time) ([]FundingDay, error) {
-	rows, err := s.pool.Query(ctx, `
+	return queryRows(ctx, s, "funding by day", `
 		SELECT symbol, date_trunc('day', at AT TIME ZONE 'UTC') AS day, SUM(amount), COUNT(*)
 		FROM funding_payments WHERE account_id = $1 AND ($2 = '' OR symbol = $2) AND at >= $3
-		GROUP BY symbol, day ORDER BY day DESC, symbol`, accountID, symbol, since)
-	if err != nil {
-		return nil, fmt.Errorf("summing funding by day: %w", err)
-	}
-	defer rows.Close()
-	var out []FundingDay
-	for rows.Next() {
-		var r FundingDay
-		if err := rows.Scan(&r.Symbol, &r.Day, &r.Amount, &r.Payments); err != nil {
-			return nil, fmt.Errorf("reading a funding day: %w", err)
-		}
-		r.Day = time.Date(r.Day.Year(), r.Day.Month(), r.Day.Day(), 0, 0, 0, 0, time.UTC)
-		out = append(out, r)
-	}
-	return out, rows.Err()
+		GROUP BY symbol, day ORDER BY day DESC, symbol`, []any{accountID, symbol, since},
+		func(row pgx.Row) (FundingDay, error) {
+			var r FundingDay
+			err := row.Scan(&r.Symbol, &r.Day, &r.Amount, &r.Payments)
+			r.Day = time.Date(r.Day.Year(), r.Day.Month(), r.Day.Day(), 0, 0, 0, 0, time.UTC)
+			return r, err
+		})
 }

@@ -147,6 +147,28 @@ func redactErr(err error) error {
 	return err
 }
 
+// queryRows runs a query and reads every row with scan, in order. what names the rows in errors ("fills",
+// "transitions of pair 7"). No rows is a nil slice.
+func queryRows[T any](ctx context.Context, s *Store, what, sql string, args []any, scan func(pgx.Row) (T, error)) ([]T, error) {
+	rows, err := s.pool.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", what, err)
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, fmt.Errorf("reading a row of %s: %w", what, err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("reading %s: %w", what, err)
+	}
+	return out, nil
+}
+
 // IsUniqueViolation reports a unique-constraint error.
 func IsUniqueViolation(err error) bool {
 	var pe *pgconn.PgError

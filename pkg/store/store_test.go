@@ -139,7 +139,7 @@ func TestAccountsAreStableAndApart(t *testing.T) {
 	if a1.TradingState != "active" {
 		t.Fatalf("new account state %q, want active", a1.TradingState)
 	}
-	if err := st.SetTradingState(ctx, a1.ID, "halted", "operator", t0); err != nil {
+	if err := st.ChangeTradingState(ctx, a1.ID, "active", "halted", "operator", "operator", t0); err != nil {
 		t.Fatal(err)
 	}
 	a3, _ := st.FindAccount(ctx, "main", "paper")

@@ -79,6 +79,12 @@ type Market struct {
 	PerpFee exchange.Fees
 }
 
+// LotStep is the coarser of the two legs' lot steps: a pair's quantities are multiples of it, and legs that
+// differ by less than it are level.
+func (m Market) LotStep() decimal.Decimal {
+	return exchange.CoarserStep(m.Spot.StepSize, m.Perp.StepSize)
+}
+
 // Config tunes execution.
 type Config struct {
 	OrderType         exchange.OrderType // Market or LimitIOC

@@ -39,7 +39,7 @@ func (e *Executor) ensureMargin(ctx context.Context, p *pair.Pair, m Market, qty
 	if p.Direction == pair.Carry {
 		spotCost = exchange.SpotBuyGrossUp(qty, m.SpotFee.Taker, m.Spot.StepSize).Mul(sq.Ask)
 	}
-	free, err := e.freeQuote(ctx)
+	free, err := e.freeIn(ctx, exchange.Spot, e.cfg.QuoteAsset)
 	if err != nil {
 		return err
 	}
@@ -65,19 +65,6 @@ func (e *Executor) ensureMargin(ctx context.Context, p *pair.Pair, m Market, qty
 	return e.Transfer(ctx, p.ID, exchange.SpotToFutures, e.cfg.QuoteAsset, short, fmt.Sprintf("margin for pair %d", p.ID))
 }
 
-func (e *Executor) freeQuote(ctx context.Context) (decimal.Decimal, error) {
-	bals, err := e.venue.Balances(ctx, exchange.Spot)
-	if err != nil {
-		return decimal.Zero, fmt.Errorf("reading spot balances: %w", err)
-	}
-	for _, b := range bals {
-		if b.Asset == e.cfg.QuoteAsset {
-			return b.Free, nil
-		}
-	}
-	return decimal.Zero, nil
-}
-
 // Transfer moves an asset between wallets with the same write-ahead discipline as orders: the move is
 // recorded before it is requested, and an answer that was lost is resolved from the venue's history.
 func (e *Executor) Transfer(ctx context.Context, pairID int64, kind exchange.TransferKind, asset string, amount decimal.Decimal, reason string) error {
@@ -100,14 +87,19 @@ func (e *Executor) Transfer(ctx context.Context, pairID int64, kind exchange.Tra
 		e.log.Info().Str("kind", string(kind)).Str("amount", amount.String()).Str("asset", asset).Str("reason", reason).Msg("transfer done")
 		return e.j.FinishTransfer(ctx, rec.ClientID, store.TransferDone, t.TranID, "", at)
 	case exchange.IsRejected(err):
-		_ = e.j.FinishTransfer(ctx, rec.ClientID, store.TransferFailed, "", err.Error(), at)
+		if jerr := e.j.FinishTransfer(ctx, rec.ClientID, store.TransferFailed, "", err.Error(), at); jerr != nil {
+			// Left as intent: recovery finds it absent from the venue's history and marks it failed.
+			e.log.Error().Err(jerr).Str("client_id", rec.ClientID).Msg("recording a refused transfer failed")
+		}
 		return fmt.Errorf("transfer %s %s %s refused: %w", kind, amount, asset, err)
 	default:
-		_ = e.j.FinishTransfer(ctx, rec.ClientID, store.TransferUnknown, "", err.Error(), at)
-		if rerr := e.resolveTransfer(ctx, rec, true); rerr != nil {
+		if jerr := e.j.FinishTransfer(ctx, rec.ClientID, store.TransferUnknown, "", err.Error(), at); jerr != nil {
+			e.log.Error().Err(jerr).Str("client_id", rec.ClientID).Msg("recording a transfer's unknown outcome failed; resolving it now")
+		}
+		got, rerr := e.resolveTransfer(ctx, rec, true)
+		if rerr != nil {
 			return fmt.Errorf("transfer %s %s %s: outcome unknown (%v): %w", kind, amount, asset, err, rerr)
 		}
-		got, _ := e.transferStatus(ctx, rec.ClientID)
 		if got != store.TransferDone {
 			return fmt.Errorf("transfer %s %s %s did not happen: %w", kind, amount, asset, err)
 		}
@@ -122,7 +114,7 @@ func (e *Executor) resolveTransfers(ctx context.Context) error {
 		return err
 	}
 	for _, t := range pending {
-		if err := e.resolveTransfer(ctx, t, false); err != nil {
+		if _, err := e.resolveTransfer(ctx, t, false); err != nil {
 			return err
 		}
 	}
@@ -131,12 +123,12 @@ func (e *Executor) resolveTransfers(ctx context.Context) error {
 
 // resolveTransfer looks for the transfer in the venue's history (same kind, asset and amount, at or after
 // it was committed, not already claimed by another record). Absent once the receive window has passed, it
-// never happened.
-func (e *Executor) resolveTransfer(ctx context.Context, t store.TransferRecord, wait bool) error {
+// never happened. It returns the status it recorded: done or failed.
+func (e *Executor) resolveTransfer(ctx context.Context, t store.TransferRecord, wait bool) (string, error) {
 	known := map[string]bool{}
 	all, err := e.j.Transfers(ctx, e.account.ID, false)
 	if err != nil {
-		return err
+		return "", err
 	}
 	for _, r := range all {
 		if r.TranID != "" {
@@ -149,38 +141,25 @@ func (e *Executor) resolveTransfer(ctx context.Context, t store.TransferRecord, 
 		if err == nil {
 			for _, h := range hist {
 				if h.Asset == t.Asset && h.Amount.Equal(t.Amount) && !known[h.TranID] {
-					return e.j.FinishTransfer(ctx, t.ClientID, store.TransferDone, h.TranID, "", e.clock.Now())
+					return store.TransferDone, e.j.FinishTransfer(ctx, t.ClientID, store.TransferDone, h.TranID, "", e.clock.Now())
 				}
 			}
 			if !e.clock.Now().Before(t.CreatedAt.Add(e.cfg.RecvWindow)) {
-				return e.j.FinishTransfer(ctx, t.ClientID, store.TransferFailed, "", "not in the venue's transfer history", e.clock.Now())
+				return store.TransferFailed, e.j.FinishTransfer(ctx, t.ClientID, store.TransferFailed, "", "not in the venue's transfer history", e.clock.Now())
 			}
 		}
 		if !wait && err != nil {
-			return fmt.Errorf("resolving transfer %s: %w", t.ClientID, err)
+			return "", fmt.Errorf("resolving transfer %s: %w", t.ClientID, err)
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("resolving transfer %s: still unknown: %v", t.ClientID, err)
+			return "", fmt.Errorf("resolving transfer %s: still unknown: %v", t.ClientID, err)
 		}
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
+			return "", ctx.Err()
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
-}
-
-func (e *Executor) transferStatus(ctx context.Context, clientID string) (string, error) {
-	all, err := e.j.Transfers(ctx, e.account.ID, false)
-	if err != nil {
-		return "", err
-	}
-	for _, r := range all {
-		if r.ClientID == clientID {
-			return r.Status, nil
-		}
-	}
-	return "", nil
 }
 
 // ensureReverseFunds prepares a reverse pair of qty: the long perp's initial margin in the futures wallet and
@@ -207,7 +186,7 @@ func (e *Executor) ensureReverseFunds(ctx context.Context, p *pair.Pair, m Marke
 	}
 	toFutures := exchange.CeilToStep(decimal.Max(perpNeed.Sub(acct.AvailableBalance), decimal.Zero), cent)
 	toMargin := exchange.CeilToStep(decimal.Max(collateral.Sub(marginFree), decimal.Zero), cent)
-	free, err := e.freeQuote(ctx)
+	free, err := e.freeIn(ctx, exchange.Spot, e.cfg.QuoteAsset)
 	if err != nil {
 		return err
 	}
@@ -277,6 +256,7 @@ func (e *Executor) releaseCollateral(ctx context.Context, pairID int64) {
 	}
 	loans, err := b.Loans(ctx)
 	if err != nil {
+		e.log.Warn().Err(err).Msg("reading loans failed; margin collateral stays in the margin wallet")
 		return
 	}
 	for _, l := range loans {
@@ -285,7 +265,11 @@ func (e *Executor) releaseCollateral(ctx context.Context, pairID int64) {
 		}
 	}
 	free, err := e.freeIn(ctx, exchange.Margin, e.cfg.QuoteAsset)
-	if err != nil || !free.IsPositive() {
+	if err != nil {
+		e.log.Warn().Err(err).Msg("margin collateral stays in the margin wallet")
+		return
+	}
+	if !free.IsPositive() {
 		return
 	}
 	if err := e.Transfer(ctx, pairID, exchange.MarginToSpot, e.cfg.QuoteAsset, exchange.FloorToStep(free, decimal.New(1, -2)), "collateral back to spot"); err != nil {

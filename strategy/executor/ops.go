@@ -85,7 +85,7 @@ func (e *Executor) Reduce(ctx context.Context, pairID int64, target decimal.Deci
 	if err != nil {
 		return p, err
 	}
-	target = exchange.FloorToStep(target, tolerance(m))
+	target = exchange.FloorToStep(target, m.LotStep())
 	if target.GreaterThanOrEqual(p.PerpQty) {
 		return p, nil
 	}

@@ -27,18 +27,7 @@ func holdings(fills []store.FillRecord, dir pair.Direction, base string) legs {
 	for _, f := range fills {
 		switch f.Venue {
 		case exchange.Spot, exchange.Margin:
-			var delta decimal.Decimal
-			if f.Side == exchange.Buy {
-				delta = f.Qty
-				if f.FeeAsset == base {
-					delta = delta.Sub(f.Fee)
-				}
-			} else {
-				delta = f.Qty.Neg()
-				if f.FeeAsset == base {
-					delta = delta.Sub(f.Fee)
-				}
-			}
+			delta := f.NetBase(base)
 			if dir == pair.Reverse {
 				delta = delta.Neg()
 			}
@@ -89,14 +78,9 @@ func (e *Executor) refresh(ctx context.Context, p *pair.Pair, m Market) error {
 	return nil
 }
 
-// tolerance is the largest leg difference that counts as level: the coarser of the two lot steps.
-func tolerance(m Market) decimal.Decimal {
-	return exchange.CoarserStep(m.Spot.StepSize, m.Perp.StepSize)
-}
-
 // isLevel reports whether the legs differ by less than one (coarser) lot step.
 func isLevel(p *pair.Pair, m Market) bool {
-	return p.SpotQty.Sub(p.PerpQty).Abs().LessThan(tolerance(m))
+	return p.SpotQty.Sub(p.PerpQty).Abs().LessThan(m.LotStep())
 }
 
 // spotFlat: what is left of the spot leg cannot be traded (under a lot step or the minimum notional).

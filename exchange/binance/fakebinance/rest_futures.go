@@ -290,19 +290,11 @@ func futOrderJSON(o *order) map[string]any {
 }
 
 func futNewOrder(q *request) (any, error) {
-	if err := q.required("symbol", "side", "type"); err != nil {
-		return nil, err
-	}
-	qty, err := q.dec("quantity")
+	req, err := newOrderReq(q, exchange.Futures)
 	if err != nil {
 		return nil, err
 	}
-	price, err := q.dec("price")
-	if err != nil {
-		return nil, err
-	}
-	req := orderReq{venue: exchange.Futures, symbol: upper(q.str("symbol")), side: q.str("side"), typ: q.str("type"), tif: q.str("timeInForce"),
-		client: q.str("newClientOrderId"), qty: qty, price: price, reduceOnly: boolParam(q.str("reduceOnly"))}
+	req.reduceOnly = boolParam(q.str("reduceOnly"))
 	if req.typ == "LIMIT" && req.tif == "" {
 		req.tif = "GTC"
 	}
@@ -322,60 +314,6 @@ func futNewOrder(q *request) (any, error) {
 		}
 		delete(res, "time")
 		return res, nil
-	})
-}
-
-func futGetOrder(q *request) (any, error) {
-	if err := q.required("symbol"); err != nil {
-		return nil, err
-	}
-	return q.s.locked(func(st *state) (any, error) {
-		o, err := st.findOrder(exchange.Futures, q)
-		if err != nil {
-			return nil, err
-		}
-		return futOrderJSON(o), nil
-	})
-}
-
-func futCancelOrder(q *request) (any, error) {
-	if err := q.required("symbol"); err != nil {
-		return nil, err
-	}
-	return q.s.locked(func(st *state) (any, error) {
-		o, err := st.findOrder(exchange.Futures, q)
-		if err != nil {
-			return nil, errBadRequest(-2011, "Unknown order sent.")
-		}
-		if _, err := st.cancel(exchange.Futures, o.symbol, o.client); err != nil {
-			return nil, err
-		}
-		res := futOrderJSON(o)
-		delete(res, "time")
-		return res, nil
-	})
-}
-
-func futUserTrades(q *request) (any, error) {
-	if err := q.required("symbol"); err != nil {
-		return nil, err
-	}
-	sym := upper(q.str("symbol"))
-	orderID, err := q.int("orderId", 0)
-	if err != nil {
-		return nil, err
-	}
-	return q.s.locked(func(st *state) (any, error) {
-		out := []map[string]any{}
-		for _, t := range st.trades {
-			if t.venue != exchange.Futures || t.symbol != sym || (orderID > 0 && t.orderID != orderID) {
-				continue
-			}
-			out = append(out, map[string]any{"buyer": t.side == "BUY", "commission": t.fee.String(), "commissionAsset": t.feeAsset, "id": t.id,
-				"maker": t.maker, "orderId": t.orderID, "price": t.price.String(), "qty": t.qty.String(), "quoteQty": t.qty.Mul(t.price).String(),
-				"realizedPnl": t.realized.String(), "side": t.side, "positionSide": "BOTH", "symbol": t.symbol, "time": t.time})
-		}
-		return out, nil
 	})
 }
 

@@ -68,9 +68,9 @@ type interestRow struct {
 
 func addMarginRoutes(add func(method, path string, sec security, fn func(*request) (any, error))) {
 	add("POST", "/sapi/v1/margin/order", secSigned, marginNewOrder)
-	add("GET", "/sapi/v1/margin/order", secSigned, marginGetOrder)
-	add("DELETE", "/sapi/v1/margin/order", secSigned, marginCancelOrder)
-	add("GET", "/sapi/v1/margin/myTrades", secSigned, marginMyTrades)
+	add("GET", "/sapi/v1/margin/order", secSigned, getOrder(exchange.Margin))
+	add("DELETE", "/sapi/v1/margin/order", secSigned, cancelOrder(exchange.Margin))
+	add("GET", "/sapi/v1/margin/myTrades", secSigned, listTrades(exchange.Margin))
 	add("GET", "/sapi/v1/margin/maxBorrowable", secSigned, maxBorrowable)
 	add("POST", "/sapi/v1/margin/borrow-repay", secSigned, borrowRepay)
 	add("GET", "/sapi/v1/margin/borrow-repay", secSigned, listBorrowRepay)
@@ -334,24 +334,11 @@ func (st *state) returnUnusedBorrow(o *order, si *symbolInfo) {
 	}
 }
 
-func marginOrderJSON(o *order) map[string]any {
-	res := spotOrderJSON(o)
-	res["isIsolated"] = false
-	return res
-}
-
 func marginNewOrder(q *request) (any, error) {
-	if err := q.required("symbol", "side", "type"); err != nil {
-		return nil, err
-	}
 	if err := isolated(q); err != nil {
 		return nil, err
 	}
-	qty, err := q.dec("quantity")
-	if err != nil {
-		return nil, err
-	}
-	price, err := q.dec("price")
+	req, respType, err := spotOrderReq(q, exchange.Margin)
 	if err != nil {
 		return nil, err
 	}
@@ -363,117 +350,13 @@ func marginNewOrder(q *request) (any, error) {
 	default:
 		return nil, errBadRequest(-1100, "Illegal characters found in parameter 'sideEffectType'.")
 	}
-	req := orderReq{venue: exchange.Margin, symbol: upper(q.str("symbol")), side: q.str("side"), typ: q.str("type"), tif: q.str("timeInForce"),
-		client: q.str("newClientOrderId"), qty: qty, price: price}
-	if req.typ == "LIMIT" && req.tif == "" {
-		return nil, errBadRequest(-1102, "Mandatory parameter 'timeInForce' was not sent, was empty/null, or malformed.")
-	}
-	respType := q.str("newOrderRespType")
-	if respType == "" {
-		respType = "FULL"
-	}
 	return q.s.locked(func(st *state) (any, error) {
 		req.partial = q.s.takeFaultLocked(q.r.Method, q.r.URL.Path, true)
 		o, err := st.placeMargin(req, se)
 		if err != nil {
 			return nil, err
 		}
-		if respType == "ACK" {
-			return map[string]any{"symbol": o.symbol, "orderId": o.id, "clientOrderId": o.client, "isIsolated": false, "transactTime": o.updated}, nil
-		}
-		res := marginOrderJSON(o)
-		for _, k := range []string{"time", "updateTime", "isWorking", "stopPrice", "icebergQty"} {
-			delete(res, k)
-		}
-		res["transactTime"] = o.updated
-		if o.borrowed.IsPositive() {
-			res["marginBuyBorrowAmount"], res["marginBuyBorrowAsset"] = o.borrowed.StringFixed(8), o.borrowAsset
-		}
-		if respType == "FULL" {
-			fills := []map[string]any{}
-			for _, t := range st.trades {
-				if t.venue == exchange.Margin && t.orderID == o.id {
-					fills = append(fills, map[string]any{"price": t.price.StringFixed(8), "qty": t.qty.StringFixed(8), "commission": t.fee.StringFixed(8),
-						"commissionAsset": t.feeAsset, "tradeId": t.id})
-				}
-			}
-			res["fills"] = fills
-		}
-		return res, nil
-	})
-}
-
-func marginGetOrder(q *request) (any, error) {
-	if err := q.required("symbol"); err != nil {
-		return nil, err
-	}
-	return q.s.locked(func(st *state) (any, error) {
-		o, err := st.findOrder(exchange.Margin, q)
-		if err != nil {
-			return nil, err
-		}
-		return marginOrderJSON(o), nil
-	})
-}
-
-func marginCancelOrder(q *request) (any, error) {
-	if err := q.required("symbol"); err != nil {
-		return nil, err
-	}
-	return q.s.locked(func(st *state) (any, error) {
-		o, err := st.findOrder(exchange.Margin, q)
-		if err != nil {
-			return nil, errBadRequest(-2011, "Unknown order sent.")
-		}
-		if _, err := st.cancel(exchange.Margin, o.symbol, o.client); err != nil {
-			return nil, err
-		}
-		st.returnUnusedBorrow(o, st.symbol(exchange.Spot, o.symbol))
-		res := marginOrderJSON(o)
-		res["orderId"] = fmt.Sprint(o.id) // a string in this answer, as Binance documents it (and go-binance reads it)
-		res["origClientOrderId"] = o.client
-		res["clientOrderId"] = q.str("newClientOrderId")
-		res["transactTime"] = o.updated
-		return res, nil
-	})
-}
-
-func marginMyTrades(q *request) (any, error) {
-	if err := q.required("symbol"); err != nil {
-		return nil, err
-	}
-	if err := isolated(q); err != nil {
-		return nil, err
-	}
-	sym := upper(q.str("symbol"))
-	var nums [5]int64
-	for i, k := range []string{"orderId", "startTime", "endTime", "fromId", "limit"} {
-		n, err := q.int(k, 0)
-		if err != nil {
-			return nil, err
-		}
-		nums[i] = n
-	}
-	orderID, start, end, fromID, limit := nums[0], nums[1], nums[2], nums[3], nums[4]
-	if limit <= 0 {
-		limit = 500
-	}
-	limit = min(limit, 1000)
-	return q.s.locked(func(st *state) (any, error) {
-		out := []map[string]any{}
-		for _, t := range st.trades {
-			if t.venue != exchange.Margin || t.symbol != sym || (orderID > 0 && t.orderID != orderID) ||
-				(start > 0 && t.time < start) || (end > 0 && t.time > end) || (fromID > 0 && t.id < fromID) {
-				continue
-			}
-			if int64(len(out)) >= limit {
-				break
-			}
-			out = append(out, map[string]any{"symbol": t.symbol, "id": t.id, "orderId": t.orderID, "price": t.price.StringFixed(8),
-				"qty": t.qty.StringFixed(8), "quoteQty": t.qty.Mul(t.price).StringFixed(8), "commission": t.fee.StringFixed(8), "commissionAsset": t.feeAsset,
-				"time": t.time, "isBuyer": t.side == "BUY", "isMaker": t.maker, "isBestMatch": true, "isIsolated": false})
-		}
-		return out, nil
+		return st.spotOrderAnswer(o, respType), nil
 	})
 }
 

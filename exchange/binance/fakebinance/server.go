@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/shopspring/decimal"
+
+	"github.com/carry-trading/carry/exchange"
 )
 
 // Options configure a fake. Zero values take the defaults.
@@ -455,9 +457,9 @@ func init() {
 	add("GET", "/api/v3/account", secSigned, spotAccount)
 	add("GET", "/api/v3/account/commission", secSigned, spotCommission)
 	add("POST", "/api/v3/order", secSigned, spotNewOrder)
-	add("GET", "/api/v3/order", secSigned, spotGetOrder)
-	add("DELETE", "/api/v3/order", secSigned, spotCancelOrder)
-	add("GET", "/api/v3/myTrades", secSigned, spotMyTrades)
+	add("GET", "/api/v3/order", secSigned, getOrder(exchange.Spot))
+	add("DELETE", "/api/v3/order", secSigned, cancelOrder(exchange.Spot))
+	add("GET", "/api/v3/myTrades", secSigned, listTrades(exchange.Spot))
 	// wallet (sapi)
 	add("GET", "/sapi/v1/account/apiRestrictions", secSigned, apiRestrictions)
 	add("POST", "/sapi/v1/asset/transfer", secSigned, newTransfer)
@@ -486,9 +488,9 @@ func init() {
 	add("GET", "/fapi/v2/positionRisk", secSigned, positionRisk)
 	add("GET", "/fapi/v3/positionRisk", secSigned, positionRisk)
 	add("POST", "/fapi/v1/order", secSigned, futNewOrder)
-	add("GET", "/fapi/v1/order", secSigned, futGetOrder)
-	add("DELETE", "/fapi/v1/order", secSigned, futCancelOrder)
-	add("GET", "/fapi/v1/userTrades", secSigned, futUserTrades)
+	add("GET", "/fapi/v1/order", secSigned, getOrder(exchange.Futures))
+	add("DELETE", "/fapi/v1/order", secSigned, cancelOrder(exchange.Futures))
+	add("GET", "/fapi/v1/userTrades", secSigned, listTrades(exchange.Futures))
 	add("GET", "/fapi/v1/income", secSigned, income)
 	add("POST", "/fapi/v1/listenKey", secAPIKey, newListenKey)
 	add("PUT", "/fapi/v1/listenKey", secAPIKey, keepListenKey)
