@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/carry-trading/carry/exchange"
+	"github.com/carry-trading/carry/exchange/binance"
 	"github.com/carry-trading/carry/pkg/accounting"
 	"github.com/carry-trading/carry/pkg/store"
 	"github.com/carry-trading/carry/strategy/pair"
@@ -434,13 +435,12 @@ func (a *app) scan(ctx context.Context, client interface {
 			return nil, err
 		}
 		book.SetFundingInfo(fi)
-		rates, err := client.FundingRates(ctx, sym, now.Add(-time.Duration(cfg.Strategy.SmoothingSettlements*fi.IntervalHours*2)*time.Hour), now)
+		// The same history a bot starts from, so scan and bot rank alike.
+		rates, err := client.FundingRates(ctx, sym, now.Add(-binance.HistoryWindow), now)
 		if err != nil {
 			return nil, err
 		}
-		for _, r := range rates {
-			book.Apply(&exchange.Event{Kind: exchange.EventFunding, Symbol: sym, Time: r.Time, Funding: r})
-		}
+		book.Seed(sym, rates)
 		for _, v := range []exchange.Venue{exchange.Spot, exchange.Futures} {
 			q, err := client.Quote(ctx, v, sym)
 			if err != nil {

@@ -158,6 +158,7 @@ func (a *app) liveModeSystem(ctx context.Context, db *database) (*system, strate
 		return nil, nil, nil, unreachable(a.cfg, err)
 	}
 	s.closers = append(s.closers, feed.Close)
+	s.settled = feed
 	return s, a.wrapFeed(ctx, s, feed), client, nil
 }
 

@@ -53,6 +53,7 @@ type system struct {
 	symbols  []string
 	markets  map[string]executor.Market
 	book     *signals.Book
+	settled  settledHistory // the feed's funding history the signals start from (paper and live); nil in a backtest
 	policy   *policy.Policy
 	exec     *executor.Executor
 	guard    *guard.Guard
@@ -126,6 +127,9 @@ func (s *system) build(ctx context.Context) error {
 			return fmt.Errorf("reading %s funding info: %w", sym, err)
 		}
 		s.book.SetFundingInfo(fi)
+	}
+	if s.settled != nil {
+		s.seedSignals()
 	}
 	costs := policy.Costs{SpotFee: f(cfg.Fees.SpotTaker), PerpFee: f(cfg.Fees.PerpTaker), Slippage: f(cfg.Strategy.Slippage), BorrowHourly: f(cfg.Fees.BorrowHourly)}
 	if m, ok := s.markets[s.symbols[0]]; ok && m.SpotFee.Taker.IsPositive() {
@@ -540,4 +544,28 @@ func (c countedLoans) LoanHistory(ctx context.Context, asset string, since time.
 		c.m.Error(telemetry.ErrLoanSync)
 	}
 	return out, err
+}
+
+// settledHistory is the funding history a live feed read at start.
+type settledHistory interface {
+	Settled(symbol string) []exchange.FundingRate
+}
+
+// seedSignals starts the funding signals from the settlements of the last 30 days, as if the bot had
+// been running: without them a restarted bot would rank on the running estimate alone until settlements
+// accumulate again.
+func (s *system) seedSignals() {
+	seeded, total := 0, 0
+	for _, sym := range s.symbols {
+		n := s.book.Seed(sym, s.settled.Settled(sym))
+		if n == 0 {
+			s.log.Warn().Str("symbol", sym).Msg("no settled funding history: its signals start from the running estimate")
+			continue
+		}
+		seeded, total = seeded+1, total+n
+		sg := s.book.Get(sym)
+		s.log.Debug().Str("symbol", sym).Int("settlements", n).Float64("smoothed_rate", sg.Smoothed).Int("interval_hours", sg.IntervalHours).
+			Msg("funding signals seeded")
+	}
+	s.log.Info().Int("symbols", seeded).Int("settlements", total).Msg("funding signals seeded from the last 30 days of settlements")
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -37,6 +38,9 @@ type Feed struct {
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
 	rollWake chan struct{}
+	// settled: per symbol, the settlements of the last historyWindow read at start (oldest first);
+	// written by snapshot only, before any goroutine starts, and read-only after.
+	settled [][]exchange.FundingRate
 
 	mu       sync.Mutex
 	wake     chan struct{}
@@ -97,6 +101,7 @@ func (c *Client) MarketFeed(ctx context.Context, symbols []string) (*Feed, error
 	}
 	f.slots = make([]slot, 3*len(f.symbols))
 	f.fund = make([]fundState, len(f.symbols))
+	f.settled = make([][]exchange.FundingRate, len(f.symbols))
 	for i := range f.streamUp {
 		f.streamUp[i] = true
 	}
@@ -320,6 +325,21 @@ func quoteSlot(i int, v exchange.Venue) int {
 	return 3 * i
 }
 
+// HistoryWindow is how far back the settled funding history is read at start: 90 settlements at 8h, after
+// which an EMA of the default span (9) keeps 2e-9 of where it began.
+const HistoryWindow = 30 * 24 * time.Hour
+
+// Settled returns the settlements of symbol in the 30 days before the feed started, oldest first, as
+// /fapi/v1/fundingRate reported them (nil when it could not be read). A bot that restarts seeds its funding
+// signals with them instead of starting from the running estimate alone.
+func (f *Feed) Settled(symbol string) []exchange.FundingRate {
+	i, ok := f.index[strings.ToUpper(symbol)]
+	if !ok {
+		return nil
+	}
+	return slices.Clone(f.settled[i])
+}
+
 // snapshot reads the initial quotes, marks and funding state over REST.
 func (f *Feed) snapshot(ctx context.Context) error {
 	now := time.Now()
@@ -343,8 +363,15 @@ func (f *Feed) snapshot(ctx context.Context) error {
 		st := &f.fund[i]
 		st.interval = fi.IntervalHours
 		interval := time.Duration(fi.IntervalHours) * time.Hour
-		// The last settlement already published, so the next roll is matched to the right row.
-		if rows, err := f.c.FundingRates(ctx, sym, now.Add(-2*interval), now.Add(time.Minute)); err == nil && len(rows) > 0 {
+		// The last settlement already published, so the next roll is matched to the right row; the rows
+		// before it are the history the signals start from (Settled). One request: at most 1000 rows, and
+		// the window holds 720 at the shortest (1h) interval.
+		rows, err := f.c.FundingRates(ctx, sym, now.Add(-HistoryWindow), now.Add(time.Minute))
+		if err != nil {
+			f.c.log.Warn().Err(err).Str("symbol", sym).Msg("binance market feed: funding history unavailable; signals start from the estimate alone")
+		}
+		if len(rows) > 0 {
+			f.settled[i] = rows
 			st.lastSettled = rows[len(rows)-1].Time
 		} else if !m.NextFundingTime.IsZero() {
 			st.lastSettled = m.NextFundingTime.Add(-interval + time.Minute)

@@ -5,8 +5,11 @@ import (
 	"errors"
 	"io"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/shopspring/decimal"
 
 	"github.com/carry-trading/carry/exchange"
 	"github.com/carry-trading/carry/exchange/binance"
@@ -232,5 +235,39 @@ func TestFeedStopsWithItsContextAndLeaksNothing(t *testing.T) {
 	}
 	if _, err := c.MarketFeed(ctxT(t, time.Second), nil); err == nil {
 		t.Error("a feed without symbols must be refused")
+	}
+}
+
+// The feed keeps the settlements of the 30 days before it started, oldest first, for the signals to start
+// from; older ones and other symbols' are not in it.
+func TestFeedKeepsTheSettledHistory(t *testing.T) {
+	srv := fundedFake(t, fakebinance.Options{})
+	now := time.Now().UTC().Truncate(8 * time.Hour)
+	times := []int64{now.Add(-40 * 24 * time.Hour).UnixMilli(), now.Add(-16 * time.Hour).UnixMilli(), now.Add(-8 * time.Hour).UnixMilli(), now.UnixMilli()}
+	srv.AddFundingRates("BTCUSDT", times, []decimal.Decimal{d("0.0009"), d("0.0001"), d("-0.0002"), d("0.0003")}, d("60000"))
+	c := newClient(t, fakeConfig(srv))
+	ctx := ctxT(t, 30*time.Second)
+	f, err := c.MarketFeed(ctx, []string{"BTCUSDT", "ETHUSDT"})
+	must(t, err)
+	defer f.Close()
+	got := f.Settled("btcusdt")
+	var rates []string
+	for _, r := range got {
+		rates = append(rates, r.Rate.String())
+	}
+	if len(got) < 3 || strings.Join(rates[len(rates)-3:], " ") != "0.0001 -0.0002 0.0003" || !got[len(got)-1].Time.Equal(time.UnixMilli(times[3])) {
+		t.Fatalf("settled history %v, want the last three rows (0.0001 -0.0002 0.0003) ending at %s", rates, time.UnixMilli(times[3]))
+	}
+	for _, r := range got {
+		if r.Time.Before(now.Add(-30*24*time.Hour)) || r.Symbol != "BTCUSDT" {
+			t.Fatalf("row %+v is outside the 30-day window or another symbol's", r)
+		}
+	}
+	got[0].Rate = d("1") // a copy: the feed's own history is not changed through it
+	if f.Settled("BTCUSDT")[0].Rate.Equal(d("1")) {
+		t.Fatal("Settled returned the feed's own slice")
+	}
+	if f.Settled("XRPUSDT") != nil {
+		t.Fatal("history for a symbol the feed does not carry")
 	}
 }

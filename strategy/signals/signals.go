@@ -170,6 +170,24 @@ func (b *Book) SetFundingInfo(fi exchange.FundingInfo) {
 	s.Cap, s.Floor = fi.Cap.InexactFloat64(), fi.Floor.InexactFloat64()
 }
 
+// Seed applies a symbol's settled funding history (oldest first) as if each settlement had been seen: the
+// smoothed rate, the last rate, the interval. Settlements at or before the last one already seen are
+// skipped, so seeding twice, or after live settlements, changes nothing. It returns how many it applied.
+func (b *Book) Seed(symbol string, history []exchange.FundingRate) int {
+	s := b.symbols[symbol]
+	if s == nil {
+		return 0
+	}
+	n := 0
+	for i := range history {
+		if f := &history[i]; f.Time.After(s.LastSettled) {
+			b.settle(s, f)
+			n++
+		}
+	}
+	return n
+}
+
 // Apply updates the signals with one market event. It reports whether the symbol's signals changed.
 func (b *Book) Apply(ev *exchange.Event) bool {
 	s := b.symbols[ev.Symbol]

@@ -92,3 +92,39 @@ func TestExpectedRateBlendsAndClamps(t *testing.T) {
 		t.Fatalf("expected rate above the cap: %v", got)
 	}
 }
+
+// A restarted bot seeds its signals from the settled history: the result is what seeing those settlements
+// live would have given, and history it has already seen (or a second seeding) is not counted twice.
+func TestSeedFromSettledHistory(t *testing.T) {
+	rates := []string{"0.0001", "0.0003", "-0.0002", "0.0005"}
+	var history []exchange.FundingRate
+	live := NewBook([]string{"BTCUSDT"}, Params{SmoothingSettlements: 3, EstimateWeight: 0.5})
+	for i, r := range rates {
+		ev := funding(r, t0.Add(time.Duration(i)*8*time.Hour), 0)
+		history = append(history, ev.Funding)
+		live.Apply(ev)
+	}
+	seeded := NewBook([]string{"BTCUSDT"}, Params{SmoothingSettlements: 3, EstimateWeight: 0.5})
+	if n := seeded.Seed("BTCUSDT", history); n != len(rates) {
+		t.Fatalf("seeded %d settlements, want %d", n, len(rates))
+	}
+	if n := seeded.Seed("BTCUSDT", history); n != 0 {
+		t.Fatalf("seeding again applied %d settlements, want none", n)
+	}
+	if n := seeded.Seed("ETHUSDT", history); n != 0 {
+		t.Fatalf("a symbol outside the universe took %d settlements", n)
+	}
+	got, want := *seeded.Get("BTCUSDT"), *live.Get("BTCUSDT")
+	if got.Smoothed != want.Smoothed || got.LastRate != want.LastRate || got.Settlements != want.Settlements ||
+		got.IntervalHours != want.IntervalHours || !got.LastSettled.Equal(want.LastSettled) || !got.NextFunding.Equal(want.NextFunding) {
+		t.Fatalf("seeded %+v\nlive   %+v", got, want)
+	}
+	if got.IntervalHours != 8 || got.Settlements != 4 || math.Abs(got.Smoothed-0.00025) > 1e-15 {
+		t.Fatalf("seeded interval %d, settlements %d, smoothed %v; want 8, 4, 0.00025 (EMA, alpha 0.5: 0.0001, 0.0002, 0, 0.00025)", got.IntervalHours, got.Settlements, got.Smoothed)
+	}
+	// A live settlement after the seed continues the same series; an older row later in a seed is ignored.
+	seeded.Apply(funding("0.0001", t0.Add(32*time.Hour), 0))
+	if n := seeded.Seed("BTCUSDT", history[:2]); n != 0 || seeded.Get("BTCUSDT").Settlements != 5 {
+		t.Fatalf("stale history applied after a live settlement (%d)", n)
+	}
+}
