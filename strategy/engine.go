@@ -60,6 +60,13 @@ type LoanSource interface {
 	LoanHistory(ctx context.Context, asset string, since time.Time) ([]exchange.LoanTx, error)
 }
 
+// ExitCounter keeps the policy's count of settlements below the exit threshold per live pair across
+// restarts (paper and live; a backtest never restarts).
+type ExitCounter interface {
+	BelowExitCounts(ctx context.Context, accountID int64) (map[int64]int, error)
+	SetBelowExit(ctx context.Context, pairID int64, n int) error
+}
+
 // Guard is the risk module as the loop uses it.
 type Guard interface {
 	// OnPrice sees every quote and mark; it must be cheap. True means a full evaluation is due now.
@@ -139,6 +146,8 @@ type Deps struct {
 	Commands CommandSource
 	// Alert, when set, receives the loop's own alerts (a funding flip against a held pair).
 	Alert func(executor.Alert)
+	// ExitCounts, when set, persists the exit counters (nil: they start from zero at each start).
+	ExitCounts ExitCounter
 }
 
 // OpenCooldown is how long a symbol is left alone after an open that got nothing (refused, not filled).
@@ -173,6 +182,8 @@ type Engine struct {
 	blockedScratch map[string]bool // evaluate's set of symbols not to open, reused between calls
 	// charged: the pairs whose last settlement charged them (funding flipped against the position).
 	charged map[int64]bool
+	// savedBelow: the exit counter last recorded per live pair (ExitCounts).
+	savedBelow map[int64]int
 }
 
 // New creates the loop.
@@ -182,7 +193,7 @@ func New(cfg Config, deps Deps) *Engine {
 	}
 	return &Engine{cfg: cfg, Deps: deps, pairs: map[int64]pair.Pair{}, blocked: map[string]string{}, fundingAt: map[string]time.Time{},
 		cooldown: map[string]time.Time{}, lastTranID: map[string]string{}, charged: map[int64]bool{},
-		fundingSynced: map[string]time.Time{}}
+		fundingSynced: map[string]time.Time{}, savedBelow: map[int64]int{}}
 }
 
 // Events is how many events the loop has processed.
@@ -214,6 +225,18 @@ func (e *Engine) Start(ctx context.Context) error {
 	}
 	if err := e.reloadPairs(ctx); err != nil {
 		return err
+	}
+	if e.ExitCounts != nil {
+		counts, err := e.ExitCounts.BelowExitCounts(ctx, e.Exec.Account().ID)
+		if err != nil {
+			return err
+		}
+		for id, n := range counts {
+			if _, live := e.pairs[id]; live {
+				e.Policy.Restore(id, n)
+				e.savedBelow[id] = n
+			}
+		}
 	}
 	// The re-entry cooldowns outlive a restart: they follow from the pairs closed recently.
 	now := e.Clock.Now()
@@ -324,6 +347,7 @@ func (e *Engine) Step(ctx context.Context, ev *exchange.Event) error {
 			}
 		}
 		e.Policy.OnSettlement(e.Book, ev.Symbol, e.held())
+		e.saveExitCounts(ctx, ev.Symbol)
 		e.checkFlip(&ev.Funding)
 	case exchange.EventQuote, exchange.EventMark:
 		if e.Guard != nil && len(e.pairs) > 0 && e.Guard.OnPrice(ev) {
@@ -507,6 +531,25 @@ func (e *Engine) reentryWait(symbol string) time.Duration {
 	return 8 * time.Hour
 }
 
+// saveExitCounts records the exit counters of symbol's live pairs that changed at a settlement. A failed
+// write is logged and retried at the next settlement: until then a restart would resume from the older count.
+func (e *Engine) saveExitCounts(ctx context.Context, symbol string) {
+	if e.ExitCounts == nil {
+		return
+	}
+	for _, h := range e.held() {
+		n := e.Policy.BelowExit(h.PairID)
+		if h.Symbol != symbol || n == e.savedBelow[h.PairID] {
+			continue
+		}
+		if err := e.ExitCounts.SetBelowExit(ctx, h.PairID, n); err != nil {
+			e.Log.Warn().Err(err).Int64("pair", h.PairID).Msg("exit counter not recorded; retried at the next settlement")
+			continue
+		}
+		e.savedBelow[h.PairID] = n
+	}
+}
+
 // afterOp updates the live-pair cache after an executor operation. A halted pair is not an engine error
 // (the executor alerted); a journal or venue failure is.
 func (e *Engine) afterOp(ctx context.Context, p pair.Pair, err error) error {
@@ -515,6 +558,7 @@ func (e *Engine) afterOp(ctx context.Context, p pair.Pair, err error) error {
 		if p.State == pair.Closed {
 			delete(e.pairs, p.ID)
 			delete(e.charged, p.ID)
+			delete(e.savedBelow, p.ID)
 			e.Policy.Forget(p.ID)
 			// No re-entry on the symbol within one funding interval of any close (the policy's, risk's or an
 			// operator's unwind): a close is not undone by the next tick.

@@ -47,6 +47,10 @@ type rig struct {
 	venue  *paper.Venue
 	engine *strategy.Engine
 	alerts []executor.Alert
+	// What the engine was built from, for a restart: the policy is rebuilt from polCfg (its memory is lost).
+	cfg    strategy.Config
+	deps   strategy.Deps
+	polCfg policy.Config
 }
 
 // newRig builds the rig; tweaks may change the engine's configuration and collaborators before it starts.
@@ -75,18 +79,19 @@ func newRig(t *testing.T, tweaks ...func(*strategy.Config, *strategy.Deps)) *rig
 		OrderTimeout: time.Second, MaxRepairAttempts: 3, QuoteAsset: "USDT", Leverage: 2, MarginBuffer: d("0.002")},
 		venue, st, sim, zerolog.Nop(), acct, executor.Options{})
 	exec.SetMarket("BTCUSDT", executor.Market{Spot: exchangetest.BTCSpot(), Perp: exchangetest.BTCPerp(), SpotFee: spotFee, PerpFee: perpFee})
-	pol := policy.New(policy.Config{EntryAPR: 0.10, ExitAPR: 0.02, ExitSettlements: 3, MaxBreakeven: 72 * time.Hour,
+	polCfg := policy.Config{EntryAPR: 0.10, ExitAPR: 0.02, ExitSettlements: 3, MaxBreakeven: 72 * time.Hour,
 		Holding: 720 * time.Hour, RotationMinGainAPR: 0.05, SettlementGuard: 15 * time.Minute, EarlyExitProfit: 0.002,
 		Costs:   policy.Costs{SpotFee: 0.001, PerpFee: 0.0005, Slippage: 0.0002},
-		Signals: book.Params(), Capital: d("10000"), PerSymbolMax: d("5000"), Reserve: d("0.1"), Leverage: 2})
-	r := &rig{t: t, st: st, acct: acct, venue: venue}
+		Signals: book.Params(), Capital: d("10000"), PerSymbolMax: d("5000"), Reserve: d("0.1"), Leverage: 2}
+	pol := policy.New(polCfg)
+	r := &rig{t: t, st: st, acct: acct, venue: venue, polCfg: polCfg}
 	cfg := strategy.Config{EvalInterval: time.Minute, QuoteAsset: "USDT", Leverage: 2}
 	deps := strategy.Deps{Exec: exec, Book: book, Policy: pol, Store: st, Funding: venue, Sink: venue, Clock: sim, Sim: sim,
 		Log: zerolog.Nop(), Alert: func(a executor.Alert) { r.alerts = append(r.alerts, a) }}
 	for _, tw := range tweaks {
 		tw(&cfg, &deps)
 	}
-	r.engine = strategy.New(cfg, deps)
+	r.engine, r.cfg, r.deps = strategy.New(cfg, deps), cfg, deps
 	if err := r.engine.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -336,5 +341,56 @@ func TestEngineFundingSyncSurvivesAFailureAndStartsWhereItStopped(t *testing.T) 
 	}
 	if len(spy.sinces) < 3 {
 		t.Fatalf("only %d reads: %v", len(spy.sinces), spy.sinces)
+	}
+}
+
+// The count of settlements a pair's carry spent below the exit threshold survives a restart: two bad
+// settlements before it and one after close the pair (exit_settlements 3). With the count lost, the restarted
+// bot would hold it for three more.
+func TestEngineExitCounterSurvivesARestart(t *testing.T) {
+	r := newRig(t, func(_ *strategy.Config, deps *strategy.Deps) { deps.ExitCounts = deps.Store.(*store.Store) })
+	ctx := context.Background()
+	at := func(h int) time.Time {
+		return time.Date(2021, 3, 1, 8, 0, 0, 0, time.UTC).Add(time.Duration(h) * time.Hour)
+	}
+	// Settlements at the −0.3% floor: 0.5 × 0.1% estimate + 0.5 × −0.3% ≈ −110%/yr held, far below 2%.
+	before := &script{events: []exchange.Event{
+		quote(t0, exchange.Spot, "62000", "62000.01"), quote(t0, exchange.Futures, "62030", "62030.1"), mark(t0, "62030", "0.001"),
+		quote(t0.Add(time.Hour), exchange.Spot, "62000", "62000.01"), quote(t0.Add(time.Hour), exchange.Futures, "62030", "62030.1"),
+		settle(at(0), "-0.003"), settle(at(8), "-0.003"),
+		quote(at(9), exchange.Spot, "62000", "62000.01"), quote(at(9), exchange.Futures, "62030", "62030.1"),
+	}}
+	if err := r.engine.Run(ctx, before); err != nil {
+		t.Fatal(err)
+	}
+	ps := r.pairs()
+	if len(ps) != 1 || ps[0].State != pair.Open {
+		t.Fatalf("pairs %+v, want one open (two bad settlements of three)", ps)
+	}
+	counts, err := r.st.BelowExitCounts(ctx, r.acct.ID)
+	if err != nil || counts[ps[0].ID] != 2 {
+		t.Fatalf("recorded exit counters %v (%v), want pair %d at 2", counts, err, ps[0].ID)
+	}
+
+	// A restart: a new engine and policy on the same account and venue.
+	deps := r.deps
+	deps.Policy = policy.New(r.polCfg)
+	restarted := strategy.New(r.cfg, deps)
+	if err := restarted.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := deps.Policy.BelowExit(ps[0].ID); n != 2 {
+		t.Fatalf("restarted policy counts %d settlements below the exit threshold, want 2", n)
+	}
+	after := &script{events: []exchange.Event{
+		settle(at(16), "-0.003"),
+		quote(at(17), exchange.Spot, "62000", "62000.01"), quote(at(17), exchange.Futures, "62030", "62030.1"),
+	}}
+	if err := restarted.Run(ctx, after); err != nil {
+		t.Fatal(err)
+	}
+	ps = r.pairs()
+	if len(ps) != 1 || ps[0].State != pair.Closed || !strings.Contains(ps[0].Reason, "below exit threshold") {
+		t.Fatalf("pairs %+v, want the pair closed for its third settlement below the exit threshold", ps)
 	}
 }

@@ -221,6 +221,7 @@ func (s *system) build(ctx context.Context) error {
 	})
 	if cfg.Mode != config.ModeBacktest {
 		s.engine.Commands = strategy.StoreCommands{Queue: s.countedStore()}
+		s.engine.ExitCounts = s.db.Store // a backtest never restarts: its counters stay in memory
 	}
 	s.guard.SetPairs(s.engine.Pairs)
 	return nil

@@ -75,6 +75,34 @@ func (s *Store) LivePairs(ctx context.Context, accountID int64) ([]pair.Pair, er
 	return s.queryPairs(ctx, "SELECT "+pairCols+" FROM pairs WHERE account_id = $1 AND state <> 'closed' ORDER BY id", accountID)
 }
 
+// BelowExitCounts returns, for each of the account's live pairs, how many consecutive settlements its carry
+// has been below the exit threshold (pairs at zero are left out).
+func (s *Store) BelowExitCounts(ctx context.Context, accountID int64) (map[int64]int, error) {
+	rows, err := queryRows(ctx, s, "exit counters", `SELECT id, below_exit FROM pairs
+		WHERE account_id = $1 AND state <> 'closed' AND below_exit > 0`, []any{accountID},
+		func(row pgx.Row) ([2]int64, error) {
+			var r [2]int64
+			err := row.Scan(&r[0], &r[1])
+			return r, err
+		})
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[int64]int, len(rows))
+	for _, r := range rows {
+		out[r[0]] = int(r[1])
+	}
+	return out, nil
+}
+
+// SetBelowExit records a live pair's count of consecutive settlements below the exit threshold.
+func (s *Store) SetBelowExit(ctx context.Context, pairID int64, n int) error {
+	if _, err := s.pool.Exec(ctx, `UPDATE pairs SET below_exit = $2 WHERE id = $1 AND state <> 'closed'`, pairID, n); err != nil {
+		return fmt.Errorf("recording pair %d's exit counter (%d): %w", pairID, n, err)
+	}
+	return nil
+}
+
 // Pairs returns the account's pairs created in [from, to), oldest first (all when both are zero).
 func (s *Store) Pairs(ctx context.Context, accountID int64, from, to time.Time) ([]pair.Pair, error) {
 	if to.IsZero() {

@@ -104,6 +104,14 @@ func (p *Policy) OnSettlement(book *signals.Book, symbol string, held []Held) {
 	}
 }
 
+// Restore sets a pair's count of consecutive settlements below the exit threshold, as recorded before a
+// restart.
+func (p *Policy) Restore(pairID int64, below int) {
+	if below > 0 {
+		p.below[pairID] = below
+	}
+}
+
 // Forget drops a closed pair's counters.
 func (p *Policy) Forget(pairID int64) { delete(p.below, pairID) }
 
