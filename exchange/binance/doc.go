@@ -69,6 +69,14 @@
 // testdata/binance/api-samples). Filters are read with checked type assertions: a malformed exchangeInfo is
 // an error naming the symbol and the filter, never a panic.
 //
+// # Trade history
+//
+// Trades (what reconciliation reads after a liquidation or an auto-deleverage) reaches back past Binance's
+// time windows on trade lists: futures userTrades answers 7 days from startTime (nothing older than six
+// months), spot and margin myTrades 24 hours when both ends are sent. Spot and margin walk 24-hour windows
+// to the first trade and page on by fromId; futures walk 7-day windows by time to the end, because
+// go-binance v2.8.12 sends userTrades' fromId as "fromID", a parameter Binance does not read.
+//
 // # Cross margin
 //
 // margin.go implements exchange.Borrowing and margin orders over go-binance's /sapi/v1/margin services, with

@@ -377,7 +377,7 @@ func (c *Client) marginFills(ctx context.Context, symbol string, orderID int64, 
 	sum := decimal.Zero
 	var fromID int64
 	for range maxTradePages {
-		batch, next, err := c.tradesPage(ctx, exchange.Margin, symbol, time.UnixMilli(sinceMS-1000), fromID)
+		batch, next, err := c.tradesPage(ctx, exchange.Margin, symbol, time.UnixMilli(sinceMS-1000), time.Time{}, fromID)
 		if err != nil {
 			return out, err
 		}

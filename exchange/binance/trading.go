@@ -382,15 +382,21 @@ func futuresFill(p *nums, symbol, clientID string, t *futures.AccountTrade) exch
 	}
 }
 
-// pageFrom pages a trade list by trade id once a page was read (fromID > 0), and from a time before.
+// pageFrom pages a trade list by trade id once a page was read (fromID > 0), and by time before: from since,
+// to until when it is set.
 func pageFrom[S interface {
 	FromID(int64) S
 	StartTime(int64) S
-}](svc S, fromID, startMS int64) S {
+	EndTime(int64) S
+}](svc S, fromID int64, since, until time.Time) S {
 	if fromID > 0 {
 		return svc.FromID(fromID)
 	}
-	return svc.StartTime(startMS)
+	svc = svc.StartTime(since.UnixMilli())
+	if !until.IsZero() {
+		svc = svc.EndTime(until.UnixMilli())
+	}
+	return svc
 }
 
 // orderStatus maps Binance's order status; the few it has beyond carry's list pass through unchanged.

@@ -522,3 +522,15 @@ func (s *Server) AddFundingIncome(symbol string, amount decimal.Decimal, at time
 	sort.SliceStable(st.income, func(i, j int) bool { return st.income[i].Time < st.income[j].Time })
 	return id
 }
+
+// ShiftTrades moves the times of the recorded trades of symbol on venue by d (negative: into the past), to
+// exercise reads of older history.
+func (s *Server) ShiftTrades(venue exchange.Venue, symbol string, d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, t := range s.st.trades {
+		if t.venue == venue && t.symbol == symbol {
+			t.time += d.Milliseconds()
+		}
+	}
+}

@@ -2,6 +2,7 @@ package fakebinance
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/carry-trading/carry/exchange"
 )
@@ -182,6 +183,46 @@ func readTradeQuery(q *request, venue exchange.Venue) (tradeQuery, error) {
 	return tq, nil
 }
 
+// Binance's time windows on trade lists: futures userTrades spans at most 7 days (only startTime: the 7 days
+// from it; neither: the last 7 days; fromId excludes both), spot and margin myTrades at most 24 hours when
+// both ends are sent. A query by orderId is not windowed.
+const (
+	futuresTradeWindow = 7 * 24 * time.Hour
+	spotTradeWindow    = 24 * time.Hour
+)
+
+// window applies those rules to a query at nowMS.
+func (tq *tradeQuery) window(nowMS int64) error {
+	if tq.orderID > 0 {
+		return nil
+	}
+	if tq.venue != exchange.Futures {
+		if tq.start > 0 && tq.end > 0 && tq.end-tq.start > spotTradeWindow.Milliseconds() {
+			return errBadRequest(-1127, "More than 24 hours between startTime and endTime.")
+		}
+		return nil
+	}
+	if tq.fromID > 0 {
+		if tq.start > 0 || tq.end > 0 {
+			return errBadRequest(-1128, "Combination of optional parameters invalid.")
+		}
+		return nil
+	}
+	span := futuresTradeWindow.Milliseconds()
+	switch {
+	case tq.start == 0 && tq.end == 0:
+		tq.start = nowMS - span
+	case tq.end == 0:
+		tq.end = tq.start + span
+	case tq.start == 0:
+		tq.start = tq.end - span
+	}
+	if tq.end-tq.start > span {
+		return errBadRequest(-1127, "Lookup interval is too big.")
+	}
+	return nil
+}
+
 // tradesOf returns the trades a query selects, oldest first.
 func (st *state) tradesOf(tq tradeQuery) []*trade {
 	var out []*trade
@@ -212,6 +253,9 @@ func listTrades(venue exchange.Venue) func(*request) (any, error) {
 			return nil, err
 		}
 		return q.s.locked(func(st *state) (any, error) {
+			if err := tq.window(st.nowMS()); err != nil {
+				return nil, err
+			}
 			out := []map[string]any{}
 			for _, t := range st.tradesOf(tq) {
 				out = append(out, tradeJSON(t))
