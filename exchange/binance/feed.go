@@ -479,21 +479,9 @@ func (f *Feed) resolve(ctx context.Context, r roll) {
 func (f *Feed) startSpotBook(conn *wsConn) (chan struct{}, chan struct{}, error) {
 	return binance.WsCombinedBookTickerServe(f.symbols, func(e *binance.WsBookTickerEvent) {
 		conn.touch()
-		if e == nil {
-			return
+		if e != nil {
+			f.onBook(exchange.Spot, e.Symbol, e.BestBidPrice, e.BestBidQty, e.BestAskPrice, e.BestAskQty, time.Now().UTC())
 		}
-		i, ok := f.index[e.Symbol]
-		if !ok {
-			return
-		}
-		var p nums
-		q := exchange.Quote{Venue: exchange.Spot, Symbol: e.Symbol, Bid: p.dec("b", e.BestBidPrice), BidQty: p.dec("B", e.BestBidQty),
-			Ask: p.dec("a", e.BestAskPrice), AskQty: p.dec("A", e.BestAskQty), Time: time.Now().UTC()}
-		if p.err != nil {
-			f.c.log.Warn().Err(p.err).Msg("binance feed: bad spot bookTicker message")
-			return
-		}
-		f.setSlot(3*i, exchange.Event{Kind: exchange.EventQuote, Time: q.Time, Venue: exchange.Spot, Symbol: e.Symbol, Quote: q}, time.Time{})
 	}, f.wsError(streamSpotBook))
 }
 
@@ -503,23 +491,29 @@ func (f *Feed) startFutBook(conn *wsConn) (chan struct{}, chan struct{}, error) 
 		if e == nil {
 			return
 		}
-		i, ok := f.index[e.Symbol]
-		if !ok {
-			return
-		}
-		var p nums
 		t := msTime(e.TransactionTime)
 		if t.IsZero() {
 			t = msTime(e.Time)
 		}
-		q := exchange.Quote{Venue: exchange.Futures, Symbol: e.Symbol, Bid: p.dec("b", e.BestBidPrice), BidQty: p.dec("B", e.BestBidQty),
-			Ask: p.dec("a", e.BestAskPrice), AskQty: p.dec("A", e.BestAskQty), Time: t}
-		if p.err != nil {
-			f.c.log.Warn().Err(p.err).Msg("binance feed: bad futures bookTicker message")
-			return
-		}
-		f.setSlot(3*i+1, exchange.Event{Kind: exchange.EventQuote, Time: q.Time, Venue: exchange.Futures, Symbol: e.Symbol, Quote: q}, time.Time{})
+		f.onBook(exchange.Futures, e.Symbol, e.BestBidPrice, e.BestBidQty, e.BestAskPrice, e.BestAskQty, t)
 	}, f.wsError(streamFutBook))
+}
+
+// onBook stores a bookTicker message of either venue as the symbol's quote; a malformed one is logged and
+// dropped.
+func (f *Feed) onBook(venue exchange.Venue, symbol, bid, bidQty, ask, askQty string, t time.Time) {
+	i, ok := f.index[symbol]
+	if !ok {
+		return
+	}
+	var p nums
+	q := exchange.Quote{Venue: venue, Symbol: symbol, Bid: p.dec("b", bid), BidQty: p.dec("B", bidQty), Ask: p.dec("a", ask),
+		AskQty: p.dec("A", askQty), Time: t}
+	if p.err != nil {
+		f.c.log.Warn().Err(p.err).Str("venue", string(venue)).Msg("binance feed: bad bookTicker message")
+		return
+	}
+	f.setSlot(quoteSlot(i, venue), exchange.Event{Kind: exchange.EventQuote, Time: t, Venue: venue, Symbol: symbol, Quote: q}, time.Time{})
 }
 
 func (f *Feed) startMark(conn *wsConn) (chan struct{}, chan struct{}, error) {

@@ -35,14 +35,7 @@ func (c *Client) Trades(ctx context.Context, venue exchange.Venue, symbol string
 		return nil, fmt.Errorf("trades of %s: unknown venue %q", symbol, venue)
 	}
 	now := time.Now()
-	var out []exchange.Fill
-	keep := func(batch []exchange.Fill) {
-		for _, f := range batch {
-			if !f.Time.Before(since) {
-				out = append(out, f)
-			}
-		}
-	}
+	var out []exchange.Fill // every window and page starts at or after since: nothing to filter
 	var fromID int64
 	for from, n := since, 0; fromID == 0; n++ {
 		if !from.Before(now) {
@@ -56,7 +49,7 @@ func (c *Client) Trades(ctx context.Context, venue exchange.Venue, symbol string
 		if err != nil {
 			return out, err
 		}
-		keep(batch)
+		out = append(out, batch...)
 		if len(batch) > 0 {
 			fromID = next
 		}
@@ -67,7 +60,7 @@ func (c *Client) Trades(ctx context.Context, venue exchange.Venue, symbol string
 		if err != nil {
 			return out, err
 		}
-		keep(batch)
+		out = append(out, batch...)
 		if len(batch) < tradesPage {
 			return out, nil
 		}
@@ -81,7 +74,10 @@ func (c *Client) Trades(ctx context.Context, venue exchange.Venue, symbol string
 // userTrades' fromId as "fromID", which Binance does not read, so these trades cannot be paged by id.
 func (c *Client) futuresTrades(ctx context.Context, symbol string, since time.Time) ([]exchange.Fill, error) {
 	now := time.Now()
-	from := later(since, now.Add(-futuresTradeHistory))
+	from := since
+	if oldest := now.Add(-futuresTradeHistory); oldest.After(from) {
+		from = oldest // Binance keeps six months
+	}
 	seen := map[string]bool{}
 	var out []exchange.Fill
 	for n := 0; from.Before(now); n++ {
@@ -94,7 +90,7 @@ func (c *Client) futuresTrades(ctx context.Context, symbol string, since time.Ti
 			return out, err
 		}
 		for _, f := range batch {
-			if !seen[f.TradeID] && !f.Time.Before(since) {
+			if !seen[f.TradeID] {
 				seen[f.TradeID] = true
 				out = append(out, f)
 			}
@@ -119,13 +115,6 @@ const (
 	futuresTradeHistory = 180 * 24 * time.Hour
 	maxTradeWindows     = 400 // a year of spot windows
 )
-
-func later(a, b time.Time) time.Time {
-	if a.After(b) {
-		return a
-	}
-	return b
-}
 
 // tradesPage reads one page of a venue's trades of symbol: from trade fromID on, or when fromID is 0 from
 // since (to until, when set). next is the trade id the following page starts at.

@@ -320,19 +320,10 @@ func futNewOrder(q *request) (any, error) {
 func income(q *request) (any, error) {
 	sym := upper(q.str("symbol"))
 	typ := q.str("incomeType")
-	start, err := q.int("startTime", -1)
+	start, end, limit, err := limitParams(q)
 	if err != nil {
 		return nil, err
 	}
-	end, err := q.int("endTime", -1)
-	if err != nil {
-		return nil, err
-	}
-	limit, err := q.int("limit", 100)
-	if err != nil {
-		return nil, err
-	}
-	limit = min(max(limit, 1), 1000)
 	return q.s.locked(func(st *state) (any, error) {
 		if start < 0 && end < 0 {
 			start = st.now().AddDate(0, 0, -7).UnixMilli()

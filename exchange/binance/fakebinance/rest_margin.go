@@ -426,10 +426,7 @@ func borrowRepay(q *request) (any, error) {
 
 // pageParams reads startTime, endTime, current and size (max 100).
 func pageParams(q *request) (start, end, current, size int64, err error) {
-	if start, err = q.int("startTime", -1); err != nil {
-		return
-	}
-	if end, err = q.int("endTime", -1); err != nil {
+	if start, end, err = timeParams(q); err != nil {
 		return
 	}
 	if current, err = q.int("current", 1); err != nil {

@@ -46,6 +46,26 @@ func (q *request) int(k string, def int64) (int64, error) {
 	return n, nil
 }
 
+// timeParams reads startTime and endTime (-1 when absent).
+func timeParams(q *request) (start, end int64, err error) {
+	if start, err = q.int("startTime", -1); err != nil {
+		return
+	}
+	end, err = q.int("endTime", -1)
+	return
+}
+
+// limitParams reads startTime, endTime and limit (default 100, 1 to 1000).
+func limitParams(q *request) (start, end, limit int64, err error) {
+	if start, end, err = timeParams(q); err != nil {
+		return
+	}
+	if limit, err = q.int("limit", 100); err != nil {
+		return
+	}
+	return start, end, min(max(limit, 1), 1000), nil
+}
+
 func (q *request) required(keys ...string) error {
 	for _, k := range keys {
 		if q.p.Get(k) == "" {
@@ -232,19 +252,10 @@ func premiumIndex(q *request) (any, error) {
 
 func fundingRate(q *request) (any, error) {
 	sym := upper(q.str("symbol"))
-	start, err := q.int("startTime", -1)
+	start, end, limit, err := limitParams(q)
 	if err != nil {
 		return nil, err
 	}
-	end, err := q.int("endTime", -1)
-	if err != nil {
-		return nil, err
-	}
-	limit, err := q.int("limit", 100)
-	if err != nil {
-		return nil, err
-	}
-	limit = min(max(limit, 1), 1000)
 	return q.s.locked(func(st *state) (any, error) {
 		var rows []fundingRow
 		for s, rs := range st.funding {

@@ -94,24 +94,10 @@ func listTransfers(q *request) (any, error) {
 		return nil, err
 	}
 	typ := q.str("type")
-	start, err := q.int("startTime", -1)
+	start, end, current, size, err := pageParams(q)
 	if err != nil {
 		return nil, err
 	}
-	end, err := q.int("endTime", -1)
-	if err != nil {
-		return nil, err
-	}
-	current, err := q.int("current", 1)
-	if err != nil {
-		return nil, err
-	}
-	size, err := q.int("size", 10)
-	if err != nil {
-		return nil, err
-	}
-	size = min(max(size, 1), 100)
-	current = max(current, 1)
 	return q.s.locked(func(st *state) (any, error) {
 		var rows []transferRow
 		for _, t := range st.transfers {
