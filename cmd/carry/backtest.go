@@ -239,6 +239,9 @@ func (a *app) runBacktest(ctx context.Context, o backtestOpts, progress io.Write
 
 	run := report.Run{Meta: report.Meta{Title: "carry backtest", Symbols: s.symbols, Interval: src.Interval(), Start: firstSample(rec.book, from), End: end,
 		Quote: cfg.Universe.QuoteAsset, DataDir: cfg.Backtest.DataDir, Version: version, Notes: backtestNotes(cfg, markets)}, Strategy: *rec.book}
+	if rec.readFailures > 0 {
+		run.Meta.Notes = append(run.Meta.Notes, fmt.Sprintf("equity samples: %d wallet readings failed; those samples repeat the last complete reading", rec.readFailures))
+	}
 	if !o.noBaseline {
 		run.Baseline = &b.res.Book
 		run.Meta.Notes = append(run.Meta.Notes, "baseline: one pair of constant quantity held the whole span, its margin assumed always sufficient (never liquidated)")

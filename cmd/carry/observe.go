@@ -115,8 +115,7 @@ func (o *observer) OnPair(p pair.Pair) {
 		}
 	}
 	if p.PerpQty.IsPositive() {
-		ratio, _ := p.SpotQty.Div(p.PerpQty).Float64()
-		o.m.HedgeRatio.WithLabelValues(p.Symbol).Set(ratio)
+		o.m.HedgeRatio.WithLabelValues(p.Symbol).Set(p.SpotQty.Div(p.PerpQty).InexactFloat64())
 	}
 	if p.State == pair.Closed {
 		o.clearRisk(p.Symbol)

@@ -32,6 +32,7 @@ type recorder struct {
 	opened                  map[int64]bool
 	held                    map[int64]pair.Pair
 	liquidations            int
+	readFailures            int // wallet readings that failed (samples kept the last complete one)
 
 	// Between changes (a fill, funding, a transfer, a risk action, a loan charge) only prices move: the
 	// wallets' cash, the base assets held and the perp positions are read from the venue after a change and
@@ -228,41 +229,46 @@ func (r *recorder) sample(at time.Time) {
 	}
 }
 
-// readWallets reads the wallets and positions from the venue (after a change).
+// readWallets reads the wallets and positions from the venue (after a change). A failed read keeps the last
+// complete reading (the change is read again at the next sample) and is counted in readFailures.
 func (r *recorder) readWallets() {
 	ctx := context.Background()
 	cash, base := decimal.Zero, map[string]decimal.Decimal{}
-	for _, v := range []exchange.Venue{exchange.Spot, exchange.Margin} {
+	for _, v := range []exchange.Venue{exchange.Spot, exchange.Margin, exchange.Futures} {
 		bals, err := r.venue.Balances(ctx, v)
 		if err != nil {
-			continue
+			r.readFailures++
+			return
 		}
 		for _, b := range bals {
-			if b.Asset == r.quote {
+			switch {
+			case v == exchange.Futures && b.Asset == r.quote:
+				cash = cash.Add(b.Locked) // isolated wallets (the cross wallet is the futures account's)
+			case v == exchange.Futures:
+			case b.Asset == r.quote:
 				cash = cash.Add(b.Net())
-			} else {
+			default:
 				base[b.Asset] = base[b.Asset].Add(b.Net())
 			}
 		}
 	}
-	if fa, err := r.venue.FuturesAccount(ctx); err == nil {
-		cash = cash.Add(fa.WalletBalance)
+	fa, err := r.venue.FuturesAccount(ctx)
+	if err != nil {
+		r.readFailures++
+		return
 	}
-	if bals, err := r.venue.Balances(ctx, exchange.Futures); err == nil {
-		for _, b := range bals {
-			if b.Asset == r.quote {
-				cash = cash.Add(b.Locked) // isolated wallets
-			}
-		}
+	perps, err := r.venue.Positions(ctx)
+	if err != nil {
+		r.readFailures++
+		return
 	}
-	perps, _ := r.venue.Positions(ctx)
 	held := r.base[:0]
 	for asset, qty := range base {
 		if !qty.IsZero() {
 			held = append(held, holding{symbol: asset + r.quote, qty: qty})
 		}
 	}
-	r.cash, r.base, r.perps, r.changed = cash, held, perps, false
+	r.cash, r.base, r.perps, r.changed = cash.Add(fa.WalletBalance), held, perps, false
 }
 
 // spotPrice is the spot mid of a symbol from the signals (zero when unknown), computed once per quote.
