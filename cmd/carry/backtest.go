@@ -173,6 +173,7 @@ func (a *app) runBacktest(ctx context.Context, o backtestOpts, progress io.Write
 	s.extraObs, s.riskObs = rec, rec.onRisk
 	s.journal = recordingJournal{Store: db.Store, rec: rec}
 	funding := &batchedFunding{Store: db.Store, seen: map[string]bool{}}
+	defer funding.stop() // a failed run still ends the writer (a finished one has stopped it in Flush)
 	s.engStore = funding
 	if err := s.build(ctx); err != nil {
 		return nil, err

