@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -120,7 +121,10 @@ type backtestResult struct {
 	Events  int64
 	Elapsed time.Duration // the whole command
 	Replay  time.Duration // the engine's run over the data
-	Dir     string
+	// ReplayCPU is the process's CPU time (user + system, every goroutine) during Replay: the rest of Replay
+	// was spent waiting, mostly on Postgres.
+	ReplayCPU time.Duration
+	Dir       string
 }
 
 func (a *app) backtest(ctx context.Context, o backtestOpts, out, errOut io.Writer) error {
@@ -214,11 +218,11 @@ func (a *app) runBacktest(ctx context.Context, o backtestOpts, progress io.Write
 	if bar != nil {
 		feedSrc = bar.wrap(src)
 	}
-	replayStart := time.Now()
+	replayStart, cpuStart := time.Now(), processCPU()
 	if err := s.engine.Run(ctx, feedSrc); err != nil {
 		return nil, fmt.Errorf("backtest: %w", err)
 	}
-	replayTime := time.Since(replayStart)
+	replayTime, replayCPU := time.Since(replayStart), processCPU()-cpuStart
 	if bar != nil {
 		bar.done()
 	}
@@ -261,7 +265,17 @@ func (a *app) runBacktest(ctx context.Context, o backtestOpts, progress io.Write
 		Summary: raw, OutputDir: dir}); err != nil {
 		return nil, err
 	}
-	return &backtestResult{Run: run, Summary: sum, Account: s.acct, Events: s.engine.Events(), Elapsed: time.Since(started), Replay: replayTime, Dir: dir}, nil
+	return &backtestResult{Run: run, Summary: sum, Account: s.acct, Events: s.engine.Events(), Elapsed: time.Since(started), Replay: replayTime,
+		ReplayCPU: replayCPU, Dir: dir}, nil
+}
+
+// processCPU is the CPU time the process has used (user + system; 0 where getrusage fails).
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // runBaseline replays the first symbol through the static hedge.

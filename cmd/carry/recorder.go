@@ -10,6 +10,7 @@ import (
 
 	"github.com/carry-trading/carry/exchange"
 	"github.com/carry-trading/carry/exchange/paper"
+	"github.com/carry-trading/carry/pkg/exact"
 	"github.com/carry-trading/carry/pkg/report"
 	"github.com/carry-trading/carry/pkg/store"
 	"github.com/carry-trading/carry/risk"
@@ -47,6 +48,7 @@ type recorder struct {
 	base                               []holding           // assets held net of loans (non-zero)
 	perps                              []exchange.Position // quantity and entry of each perp position
 	mids                               map[string]midPrice // the last spot mid per symbol
+	sums                               [4]exact.Sum        // a sample's equity, notional and the pairs' notionals
 }
 
 func newRecorder(name string, capital decimal.Decimal, venue *paper.Venue, book *signals.Book, quote string) *recorder {
@@ -183,22 +185,31 @@ func (r *recorder) sample(at time.Time) {
 	if r.changed {
 		r.readWallets()
 	}
-	equity := r.cash
+	// Valued exactly, without a new decimal per operation (exact.Sum): this runs at every hour of a replay.
+	eq := &r.sums[0]
+	eq.Reset()
+	eq.Add(r.cash)
 	for _, h := range r.base {
-		equity = equity.Add(h.qty.Mul(r.spotPrice(h.symbol)))
+		eq.AddMul(h.qty, r.spotPrice(h.symbol))
 	}
 	for _, p := range r.perps {
 		if m, err := r.venue.Mark(context.Background(), p.Symbol); err == nil {
-			equity = equity.Add(exchange.UnrealizedPnL(p.Qty, p.EntryPrice, m.Mark))
+			eq.AddMul(p.Qty, m.Mark) // the unrealised PnL: qty × (mark − entry)
+			eq.SubMul(p.Qty, p.EntryPrice)
 		}
 	}
-	notional := decimal.Zero
-	sym, biggest := "", decimal.Zero
+	// The notional held, and the symbol holding the most of it.
+	notional, n, biggest := &r.sums[1], &r.sums[2], &r.sums[3]
+	notional.Reset()
+	sym := ""
 	for _, p := range r.held {
-		n := p.SpotQty.Mul(r.spotPrice(p.Symbol))
-		notional = notional.Add(n)
-		if n.GreaterThan(biggest) || sym == "" {
-			sym, biggest = p.Symbol, n
+		px := r.spotPrice(p.Symbol)
+		notional.AddMul(p.SpotQty, px)
+		n.Reset()
+		n.AddMul(p.SpotQty, px)
+		if sym == "" || n.Cmp(biggest) > 0 {
+			sym = p.Symbol
+			n, biggest = biggest, n
 		}
 	}
 	if sym == "" && len(r.signals.All()) > 0 {
@@ -210,7 +221,7 @@ func (r *recorder) sample(at time.Time) {
 		r.funding8, r.fees8, r.interest8, r.totalsDirty = r.funding.Round(8), r.fees.Round(8), r.interest.Round(8), false
 		r.basis0 = r.book.Capital.Add(r.funding8).Sub(r.fees8).Sub(r.interest8).Round(8)
 	}
-	s := report.Sample{Time: at, Equity: equity.Round(8), Funding: r.funding8, Fees: r.fees8, Interest: r.interest8,
+	s := report.Sample{Time: at, Equity: eq.Round(8), Funding: r.funding8, Fees: r.fees8, Interest: r.interest8,
 		Notional: notional.Round(8), Symbol: sym, Basis: report.NaN, FundingRate: report.NaN}
 	s.BasisPnL = s.Equity.Sub(r.basis0)
 	if sg := r.signals.Get(sym); sg != nil {
