@@ -49,6 +49,8 @@ type recorder struct {
 	perps                              []exchange.Position // quantity and entry of each perp position
 	mids                               map[string]midPrice // the last spot mid per symbol
 	sums                               [4]exact.Sum        // a sample's equity, notional and the pairs' notionals
+	cashSum                            exact.Sum           // cash, for the samples (redone when cashDirty)
+	cashDirty                          bool
 }
 
 func newRecorder(name string, capital decimal.Decimal, venue *paper.Venue, book *signals.Book, quote string) *recorder {
@@ -104,7 +106,7 @@ func (r *recorder) OnFunding(p exchange.FundingPayment, _ int64) {
 	if p.Asset == r.quote {
 		// A payment only moves the futures wallet's quote balance (already paid when it is reported):
 		// no need to read every wallet again.
-		r.cash = r.cash.Add(p.Amount)
+		r.cash, r.cashDirty = r.cash.Add(p.Amount), true
 	} else {
 		r.changed = true
 	}
@@ -186,11 +188,18 @@ func (r *recorder) sample(at time.Time) {
 		r.readWallets()
 	}
 	// Valued exactly, without a new decimal per operation (exact.Sum): this runs at every hour of a replay.
+	if r.cashDirty {
+		r.cashSum.Reset()
+		r.cashSum.Add(r.cash)
+		r.cashDirty = false
+	}
 	eq := &r.sums[0]
 	eq.Reset()
-	eq.Add(r.cash)
+	eq.AddSum(&r.cashSum)
 	for _, h := range r.base {
-		eq.AddMul(h.qty, r.spotPrice(h.symbol))
+		if q, ok := r.spotQuote(h.symbol); ok {
+			eq.AddMulMid(h.qty, q.Bid, q.Ask)
+		}
 	}
 	for _, p := range r.perps {
 		if m, err := r.venue.Mark(context.Background(), p.Symbol); err == nil {
@@ -203,10 +212,11 @@ func (r *recorder) sample(at time.Time) {
 	notional.Reset()
 	sym := ""
 	for _, p := range r.held {
-		px := r.spotPrice(p.Symbol)
-		notional.AddMul(p.SpotQty, px)
 		n.Reset()
-		n.AddMul(p.SpotQty, px)
+		if q, ok := r.spotQuote(p.Symbol); ok {
+			n.AddMulMid(p.SpotQty, q.Bid, q.Ask)
+		}
+		notional.AddSum(n)
 		if sym == "" || n.Cmp(biggest) > 0 {
 			sym = p.Symbol
 			n, biggest = biggest, n
@@ -280,21 +290,30 @@ func (r *recorder) readWallets() {
 			held = append(held, holding{symbol: asset + r.quote, qty: qty})
 		}
 	}
-	r.cash, r.base, r.perps, r.changed = cash.Add(fa.WalletBalance), held, perps, false
+	r.cash, r.base, r.perps, r.changed, r.cashDirty = cash.Add(fa.WalletBalance), held, perps, false, true
 }
 
 // spotPrice is the spot mid of a symbol from the signals (zero when unknown), computed once per quote.
 func (r *recorder) spotPrice(symbol string) decimal.Decimal {
-	sg := r.signals.Get(symbol)
-	if sg == nil || !sg.Spot.Valid() {
+	q, ok := r.spotQuote(symbol)
+	if !ok {
 		return decimal.Zero
 	}
-	if m, ok := r.mids[symbol]; ok && m.bid.Equal(sg.Spot.Bid) && m.ask.Equal(sg.Spot.Ask) {
+	if m, ok := r.mids[symbol]; ok && m.bid.Equal(q.Bid) && m.ask.Equal(q.Ask) {
 		return m.mid
 	}
-	m := midPrice{bid: sg.Spot.Bid, ask: sg.Spot.Ask, mid: sg.Spot.Mid()}
+	m := midPrice{bid: q.Bid, ask: q.Ask, mid: q.Mid()}
 	r.mids[symbol] = m
 	return m.mid
+}
+
+// spotQuote is the spot quote of a symbol from the signals (false when unknown or not two-sided).
+func (r *recorder) spotQuote(symbol string) (exchange.Quote, bool) {
+	sg := r.signals.Get(symbol)
+	if sg == nil || !sg.Spot.Valid() {
+		return exchange.Quote{}, false
+	}
+	return sg.Spot, true
 }
 
 // midPrice is a spot mid and the quote it was computed from.

@@ -20,6 +20,7 @@ type Sum struct {
 	exp  int32
 	x, y big.Int // the terms being added
 	p    big.Int // a power of ten
+	q, r big.Int // a quotient and remainder
 }
 
 // Reset sets the total to zero.
@@ -45,6 +46,36 @@ func (s *Sum) AddMul(a, b decimal.Decimal) {
 	e := load(&s.x, a) + load(&s.y, b)
 	s.x.Mul(&s.x, &s.y)
 	s.addTerm(&s.x, e)
+}
+
+// AddMulMid adds a × (bid + ask)/2: a quantity at the mid of a quote, exactly as a.Mul(exchange.Quote.Mid()).
+func (s *Sum) AddMulMid(a, bid, ask decimal.Decimal) {
+	if a.IsZero() {
+		return
+	}
+	// (bid + ask)/2 = (bid + ask) × 5 × 10^-1, at the finer exponent of the two.
+	eb, ea := load(&s.x, bid), load(&s.y, ask)
+	switch {
+	case eb < ea:
+		scale(&s.y, &s.p, int(ea-eb))
+	case ea < eb:
+		scale(&s.x, &s.p, int(eb-ea))
+		eb = ea
+	}
+	s.x.Add(&s.x, &s.y)
+	s.x.Mul(&s.x, s.p.SetInt64(5))
+	e := eb - 1 + load(&s.y, a)
+	s.x.Mul(&s.x, &s.y)
+	s.addTerm(&s.x, e)
+}
+
+// AddSum adds another total.
+func (s *Sum) AddSum(o *Sum) {
+	if o.v.Sign() == 0 {
+		return
+	}
+	s.x.Set(&o.v)
+	s.addTerm(&s.x, o.exp)
 }
 
 // SubMul subtracts a × b.
@@ -89,17 +120,21 @@ func (s *Sum) Round(places int32) decimal.Decimal {
 		scale(q, &s.y, int(s.exp-want))
 		return decimal.NewFromBigInt(q, want)
 	}
-	// Truncate to places+1 digits, add ±5, truncate the last digit (what decimal.Round does).
-	q := new(big.Int)
-	q.Quo(&s.v, pow10(&s.p, int(want-1-s.exp)))
-	s.y.SetInt64(5)
-	if q.Sign() < 0 {
-		q.Sub(q, &s.y)
-	} else {
-		q.Add(q, &s.y)
+	// decimal.Round truncates to places+1 digits, adds ±5 and drops the last digit: that is the quotient by
+	// 10^k (k digits dropped, truncated toward zero), plus one away from zero when the dropped part is at
+	// least half of 10^k. The division uses the scratch integers; only the result is allocated.
+	k := int(want - s.exp)
+	s.q.QuoRem(&s.v, pow10(&s.p, k), &s.r)
+	s.r.Abs(&s.r)
+	s.r.Lsh(&s.r, 1) // 2·|remainder| ≥ 10^k: round away from zero
+	if s.r.Cmp(&s.p) >= 0 {
+		if s.v.Sign() < 0 {
+			s.q.Sub(&s.q, s.y.SetInt64(1))
+		} else {
+			s.q.Add(&s.q, s.y.SetInt64(1))
+		}
 	}
-	q.Quo(q, s.y.SetInt64(10))
-	return decimal.NewFromBigInt(q, want)
+	return decimal.NewFromBigInt(new(big.Int).Set(&s.q), want)
 }
 
 // Decimal returns the exact total.

@@ -33,7 +33,16 @@ func TestSumEqualsDecimalArithmetic(t *testing.T) {
 		want := decimal.Zero
 		for range r.IntN(6) {
 			a, b := randDec(r), randDec(r)
-			switch r.IntN(3) {
+			switch r.IntN(5) {
+			case 3:
+				bid, ask := randDec(r), randDec(r)
+				s.AddMulMid(a, bid, ask)
+				want = want.Add(a.Mul(bid.Add(ask).Mul(decimal.New(5, -1))))
+			case 4:
+				var o exact.Sum
+				o.AddMul(a, b)
+				s.AddSum(&o)
+				want = want.Add(a.Mul(b))
 			case 0:
 				s.Add(a)
 				want = want.Add(a)
