@@ -154,14 +154,6 @@ func (p *Policy) Qualifies(c Carry) bool {
 // Decide returns what to do now. blocked symbols (unexplained venue positions, suspended) are not opened.
 func (p *Policy) Decide(now time.Time, book *signals.Book, held []Held, blocked map[string]bool) []Decision {
 	var out []Decision
-	used := decimal.Zero
-	for i, h := range held {
-		if i == 0 {
-			used = h.Capital
-		} else {
-			used = used.Add(h.Capital)
-		}
-	}
 	var closing map[int64]bool // nil until a pair closes: reads of a nil map are fine
 
 	// Exits: persistent low carry, or an early basis profit.
@@ -195,8 +187,10 @@ func (p *Policy) Decide(now time.Time, book *signals.Book, held []Held, blocked 
 		closing[h.PairID] = true
 	}
 
-	// Entries, best first, while capital lasts.
-	free := p.deployable.Sub(used)
+	// Entries, best first, while capital lasts. The free capital is worked out at the first candidate that
+	// qualifies (most evaluations have none).
+	var free decimal.Decimal
+	freeKnown := false
 	skip := p.skip
 	clear(skip)
 	for _, h := range held {
@@ -215,6 +209,9 @@ func (p *Policy) Decide(now time.Time, book *signals.Book, held []Held, blocked 
 		if p.chargesSoon(now, s, c.Direction) {
 			continue // never open just before a settlement that charges the position
 		}
+		if !freeKnown {
+			free, freeKnown = p.deployable.Sub(capitalOf(held)), true
+		}
 		alloc := decimal.Min(p.cfg.PerSymbolMax, free)
 		if !alloc.IsPositive() || alloc.LessThan(p.minAlloc) {
 			// No free capital: consider rotating out of the weakest held pair.
@@ -229,6 +226,19 @@ func (p *Policy) Decide(now time.Time, book *signals.Book, held []Held, blocked 
 				c.NetAPR*100, c.FundingAPR*100, c.BasisAPR*100, c.CostAPR*100, fmtBreakEven(c.BreakEven))})
 	}
 	return out
+}
+
+// capitalOf is the capital the held pairs use.
+func capitalOf(held []Held) decimal.Decimal {
+	used := decimal.Zero
+	for i, h := range held {
+		if i == 0 {
+			used = h.Capital
+		} else {
+			used = used.Add(h.Capital)
+		}
+	}
+	return used
 }
 
 // rotation closes the weakest held pair when the candidate's gain over it outlasts the switching cost.
