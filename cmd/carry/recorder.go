@@ -325,6 +325,14 @@ type recordingJournal struct {
 	rec *recorder
 }
 
+func (j recordingJournal) RecordOrders(ctx context.Context, accountID, pairID int64, orders []exchange.Order, at time.Time) ([]exchange.Fill, error) {
+	fresh, err := j.Store.RecordOrders(ctx, accountID, pairID, orders, at)
+	for _, f := range fresh {
+		j.rec.onFill(f)
+	}
+	return fresh, err
+}
+
 func (j recordingJournal) InsertFill(ctx context.Context, accountID, pairID int64, f exchange.Fill) (bool, error) {
 	isNew, err := j.Store.InsertFill(ctx, accountID, pairID, f)
 	if isNew {

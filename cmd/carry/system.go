@@ -439,8 +439,9 @@ func (c *countingStore) PairOrders(ctx context.Context, pairID int64) ([]pair.Or
 	return out, c.seen(err)
 }
 
-func (c *countingStore) RecordOrderState(ctx context.Context, o exchange.Order, at time.Time) error {
-	return c.seen(c.Store.RecordOrderState(ctx, o, at))
+func (c *countingStore) RecordOrders(ctx context.Context, accountID, pairID int64, orders []exchange.Order, at time.Time) ([]exchange.Fill, error) {
+	out, err := c.Store.RecordOrders(ctx, accountID, pairID, orders, at)
+	return out, c.seen(err)
 }
 
 func (c *countingStore) MarkOrder(ctx context.Context, clientID, status, reason string, at time.Time) error {

@@ -242,12 +242,7 @@ func (s *Store) GetOrder(ctx context.Context, clientID string) (pair.OrderRecord
 // RecordOrderState stores what the venue said about an order. A final status is never overwritten by a
 // non-final one, and the executed quantity never goes down (answers can arrive out of order).
 func (s *Store) RecordOrderState(ctx context.Context, o exchange.Order, at time.Time) error {
-	tag, err := s.pool.Exec(ctx, `
-		UPDATE orders SET
-			status = CASE WHEN status IN ('FILLED','CANCELED','REJECTED','EXPIRED') AND $2 NOT IN ('FILLED','CANCELED','REJECTED','EXPIRED') THEN status ELSE $2 END,
-			venue_order_id = CASE WHEN $3 = '' THEN venue_order_id ELSE $3 END,
-			executed_qty = GREATEST(executed_qty, $4), cum_quote = GREATEST(cum_quote, $5), updated_at = $6
-		WHERE client_order_id = $1`, o.ClientID, string(o.Status), o.VenueOrderID, o.ExecutedQty, o.CumQuote, at)
+	tag, err := s.pool.Exec(ctx, recordOrderState, orderStateArgs(o, at)...)
 	if err != nil {
 		return fmt.Errorf("recording order %s as %s: %w", o.ClientID, o.Status, err)
 	}
@@ -255,6 +250,19 @@ func (s *Store) RecordOrderState(ctx context.Context, o exchange.Order, at time.
 		return fmt.Errorf("recording order %s: it was never committed: %w", o.ClientID, ErrNotFound)
 	}
 	return nil
+}
+
+// recordOrderState moves an order's status forward (a final status is never replaced by a live one) and keeps
+// the largest executed quantities seen; orderStateArgs are its arguments.
+const recordOrderState = `
+		UPDATE orders SET
+			status = CASE WHEN status IN ('FILLED','CANCELED','REJECTED','EXPIRED') AND $2 NOT IN ('FILLED','CANCELED','REJECTED','EXPIRED') THEN status ELSE $2 END,
+			venue_order_id = CASE WHEN $3 = '' THEN venue_order_id ELSE $3 END,
+			executed_qty = GREATEST(executed_qty, $4), cum_quote = GREATEST(cum_quote, $5), updated_at = $6
+		WHERE client_order_id = $1`
+
+func orderStateArgs(o exchange.Order, at time.Time) []any {
+	return []any{o.ClientID, string(o.Status), o.VenueOrderID, o.ExecutedQty, o.CumQuote, at}
 }
 
 // MarkOrder sets an order's status to unknown or rejected (with the reason), unless it is already final.

@@ -20,20 +20,67 @@ func nullID(id int64) any {
 	return id
 }
 
-// InsertFill stores a fill once: a second insert of the same venue trade is a no-op. It reports whether the
-// row was new.
-func (s *Store) InsertFill(ctx context.Context, accountID, pairID int64, f exchange.Fill) (bool, error) {
-	tag, err := s.pool.Exec(ctx, `
+// insertFill stores a fill once: a second insert of the same venue trade is a no-op; fillArgs are its
+// arguments.
+const insertFill = `
 		INSERT INTO fills (account_id, pair_id, client_order_id, venue_order_id, venue, symbol, trade_id, side, qty, price,
 			fee, fee_asset, realized_pnl, maker, at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
-		ON CONFLICT (account_id, venue, symbol, trade_id) DO NOTHING`,
-		accountID, nullID(pairID), f.ClientID, f.VenueOrderID, f.Venue, f.Symbol, f.TradeID, f.Side, f.Qty, f.Price,
-		f.Fee, f.FeeAsset, f.RealizedPnL, f.Maker, f.Time)
+		ON CONFLICT (account_id, venue, symbol, trade_id) DO NOTHING`
+
+func fillArgs(accountID, pairID int64, f exchange.Fill) []any {
+	return []any{accountID, nullID(pairID), f.ClientID, f.VenueOrderID, f.Venue, f.Symbol, f.TradeID, f.Side, f.Qty, f.Price,
+		f.Fee, f.FeeAsset, f.RealizedPnL, f.Maker, f.Time}
+}
+
+// InsertFill stores a fill once: a second insert of the same venue trade is a no-op. It reports whether the
+// row was new.
+func (s *Store) InsertFill(ctx context.Context, accountID, pairID int64, f exchange.Fill) (bool, error) {
+	tag, err := s.pool.Exec(ctx, insertFill, fillArgs(accountID, pairID, f)...)
 	if err != nil {
 		return false, fmt.Errorf("storing fill %s %s %s: %w", f.Venue, f.Symbol, f.TradeID, err)
 	}
 	return tag.RowsAffected() == 1, nil
+}
+
+// RecordOrders stores what came back for a round of orders, in one round trip: each order's fills (once each,
+// as InsertFill) and its state (as RecordOrderState). The statements run in one implicit transaction: a failed
+// one leaves nothing of the round written. It returns the fills that were new. An order never committed is
+// store.ErrNotFound (its fills and the other orders are written, as they would be one by one).
+func (s *Store) RecordOrders(ctx context.Context, accountID, pairID int64, orders []exchange.Order, at time.Time) ([]exchange.Fill, error) {
+	b := &pgx.Batch{}
+	for _, o := range orders {
+		for _, f := range o.Fills {
+			b.Queue(insertFill, fillArgs(accountID, pairID, f)...)
+		}
+		b.Queue(recordOrderState, orderStateArgs(o, at)...)
+	}
+	br := s.pool.SendBatch(ctx, b)
+	defer br.Close()
+	var fresh []exchange.Fill
+	var missing error
+	for _, o := range orders {
+		for _, f := range o.Fills {
+			tag, err := br.Exec()
+			if err != nil {
+				return nil, fmt.Errorf("storing fill %s %s %s: %w", f.Venue, f.Symbol, f.TradeID, err)
+			}
+			if tag.RowsAffected() == 1 {
+				fresh = append(fresh, f)
+			}
+		}
+		tag, err := br.Exec()
+		if err != nil {
+			return nil, fmt.Errorf("recording order %s as %s: %w", o.ClientID, o.Status, err)
+		}
+		if tag.RowsAffected() != 1 && missing == nil {
+			missing = fmt.Errorf("recording order %s: it was never committed: %w", o.ClientID, ErrNotFound)
+		}
+	}
+	if err := br.Close(); err != nil {
+		return nil, fmt.Errorf("recording %d orders: %w", len(orders), err)
+	}
+	return fresh, missing
 }
 
 // FillRecord is a stored fill.

@@ -425,3 +425,73 @@ func TestFundingBatchStoresWhatSingleInsertsStore(t *testing.T) {
 		t.Fatalf("an empty batch: %v", err)
 	}
 }
+
+// RecordOrders stores a round's answers in one round trip: every fill once (reporting the new ones), each
+// order's state; a failing statement writes nothing of the round; an order never committed is ErrNotFound.
+func TestRecordOrdersStoresARoundAtOnce(t *testing.T) {
+	st, _ := pg.NewStore(t)
+	ctx := context.Background()
+	acct, _ := st.EnsureAccount(ctx, "main", "paper")
+	p, err := st.CreatePair(ctx, pair.Pair{AccountID: acct.ID, Symbol: "BTCUSDT", Direction: pair.Carry, TargetQty: d("0.1"), CreatedAt: t0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	spotID, perpID := pair.ClientOrderID(acct.ClientPrefix, p.ID, 1, pair.LegSpot), pair.ClientOrderID(acct.ClientPrefix, p.ID, 1, pair.LegPerp)
+	next := p
+	next.State, next.Attempt = pair.Opening, 1
+	if err := st.Commit(ctx, pair.Transition{PairID: p.ID, From: pair.Pending, To: pair.Opening, Reason: "entry", At: t0, Updated: next,
+		Orders: []pair.OrderIntent{
+			{Leg: pair.LegSpot, Purpose: pair.IntentOpen, OrderRequest: exchange.OrderRequest{ClientID: spotID, Venue: exchange.Spot, Symbol: "BTCUSDT", Side: exchange.Buy, Type: exchange.Market, Qty: d("0.1")}},
+			{Leg: pair.LegPerp, Purpose: pair.IntentOpen, OrderRequest: exchange.OrderRequest{ClientID: perpID, Venue: exchange.Futures, Symbol: "BTCUSDT", Side: exchange.Sell, Type: exchange.Market, Qty: d("0.1")}},
+		}}); err != nil {
+		t.Fatal(err)
+	}
+	fill := func(venue exchange.Venue, client, trade, qty string, side exchange.Side) exchange.Fill {
+		return exchange.Fill{ClientID: client, VenueOrderID: "v-" + trade, Venue: venue, Symbol: "BTCUSDT", TradeID: trade, Side: side,
+			Qty: d(qty), Price: d("60000.1"), Fee: d("0.0001"), FeeAsset: "BTC", Time: t0}
+	}
+	spot := exchange.Order{ClientID: spotID, VenueOrderID: "v-s", Status: exchange.StatusFilled, ExecutedQty: d("0.1"), CumQuote: d("6000.01"),
+		Fills: []exchange.Fill{fill(exchange.Spot, spotID, "s1", "0.04", exchange.Buy), fill(exchange.Spot, spotID, "s2", "0.06", exchange.Buy)}}
+	perp := exchange.Order{ClientID: perpID, VenueOrderID: "v-p", Status: exchange.StatusFilled, ExecutedQty: d("0.1"), CumQuote: d("6000.01"),
+		Fills: []exchange.Fill{fill(exchange.Futures, perpID, "p1", "0.1", exchange.Sell)}}
+
+	// A bad fill (negative quantity, refused by the table) fails the round: nothing of it is written.
+	bad := perp
+	bad.Fills = []exchange.Fill{fill(exchange.Futures, perpID, "p1", "-0.1", exchange.Sell)}
+	if _, err := st.RecordOrders(ctx, acct.ID, p.ID, []exchange.Order{spot, bad}, t0); err == nil {
+		t.Fatal("a fill with a negative quantity was stored")
+	}
+	if fills, _ := st.Fills(ctx, acct.ID, p.ID); len(fills) != 0 {
+		t.Fatalf("a failed round left %d fills behind", len(fills))
+	}
+	if o, _ := st.GetOrder(ctx, spotID); o.Status != pair.StatusIntent {
+		t.Fatalf("a failed round moved the spot order to %s", o.Status)
+	}
+
+	fresh, err := st.RecordOrders(ctx, acct.ID, p.ID, []exchange.Order{spot, perp}, t0)
+	if err != nil || len(fresh) != 3 {
+		t.Fatalf("first record: %d new fills, err %v; want 3", len(fresh), err)
+	}
+	for _, id := range []string{spotID, perpID} {
+		if o, _ := st.GetOrder(ctx, id); o.Status != "FILLED" || !o.ExecutedQty.Equal(d("0.1")) || !o.CumQuote.Equal(d("6000.01")) {
+			t.Fatalf("order %s after the round: %+v", id, o)
+		}
+	}
+	// The same answers again (a retried round): nothing new, nothing doubled.
+	if fresh, err := st.RecordOrders(ctx, acct.ID, p.ID, []exchange.Order{spot, perp}, t0); err != nil || len(fresh) != 0 {
+		t.Fatalf("second record: %d new fills, err %v; want none", len(fresh), err)
+	}
+	fills, _ := st.Fills(ctx, acct.ID, p.ID)
+	if len(fills) != 3 || !fills[0].Price.Equal(d("60000.1")) || fills[2].ClientID != perpID && fills[0].ClientID != perpID && fills[1].ClientID != perpID {
+		t.Fatalf("stored fills: %+v", fills)
+	}
+	// An order never committed is reported; the orders beside it are still written.
+	ghost := exchange.Order{ClientID: "never-committed", Status: exchange.StatusFilled,
+		Fills: []exchange.Fill{fill(exchange.Spot, "never-committed", "g1", "0.01", exchange.Buy)}}
+	late := spot
+	late.Fills = append(late.Fills, fill(exchange.Spot, spotID, "s3", "0.01", exchange.Buy))
+	fresh, err = st.RecordOrders(ctx, acct.ID, p.ID, []exchange.Order{ghost, late}, t0)
+	if !errors.Is(err, store.ErrNotFound) || len(fresh) != 2 {
+		t.Fatalf("an order never committed: %d new fills, err %v; want 2 and ErrNotFound", len(fresh), err)
+	}
+}

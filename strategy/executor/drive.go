@@ -204,9 +204,10 @@ func (e *Executor) commit(ctx context.Context, p *pair.Pair, next pair.Pair, ord
 	return nil
 }
 
-// record stores each order's state and fills, idempotently.
+// record stores each order's state and fills, idempotently: the answers of a round in one round trip.
 func (e *Executor) record(ctx context.Context, p *pair.Pair, results []legResult) error {
 	at := e.clock.Now()
+	answered := make([]exchange.Order, 0, len(results))
 	for _, r := range results {
 		id := r.intent.ClientID
 		switch r.outcome {
@@ -229,18 +230,23 @@ func (e *Executor) record(ctx context.Context, p *pair.Pair, results []legResult
 				continue
 			}
 		}
-		if err := e.recordOrder(ctx, p.ID, r.order, id, at); err != nil {
-			return err
-		}
+		answered = append(answered, withDefaults(r.order, id, at))
 	}
-	return nil
+	if len(answered) == 0 {
+		return nil
+	}
+	_, err := e.j.RecordOrders(ctx, e.account.ID, p.ID, answered, at)
+	return err
 }
 
-func (e *Executor) recordOrder(ctx context.Context, pairID int64, o exchange.Order, clientID string, at time.Time) error {
+// withDefaults fills in what a venue's answer may leave out: the order's client id, and each fill's client
+// id, venue, symbol and time. The fills are copied (the answer is not changed).
+func withDefaults(o exchange.Order, clientID string, at time.Time) exchange.Order {
 	if o.ClientID == "" {
 		o.ClientID = clientID
 	}
-	for _, f := range o.Fills {
+	fills := make([]exchange.Fill, len(o.Fills))
+	for i, f := range o.Fills {
 		if f.ClientID == "" {
 			f.ClientID = clientID
 		}
@@ -253,11 +259,10 @@ func (e *Executor) recordOrder(ctx context.Context, pairID int64, o exchange.Ord
 		if f.Time.IsZero() {
 			f.Time = at
 		}
-		if _, err := e.j.InsertFill(ctx, e.account.ID, pairID, f); err != nil {
-			return err
-		}
+		fills[i] = f
 	}
-	return e.j.RecordOrderState(ctx, o, at)
+	o.Fills = fills
+	return o
 }
 
 // halt commits the pair to halted and raises a critical alert.

@@ -49,7 +49,8 @@ type Journal interface {
 	LivePairs(ctx context.Context, accountID int64) ([]pair.Pair, error)
 	Commit(ctx context.Context, tr pair.Transition) error
 	PairOrders(ctx context.Context, pairID int64) ([]pair.OrderRecord, error)
-	RecordOrderState(ctx context.Context, o exchange.Order, at time.Time) error
+	// RecordOrders stores a round's answers (each order's fills and state) and returns the fills that were new.
+	RecordOrders(ctx context.Context, accountID, pairID int64, orders []exchange.Order, at time.Time) ([]exchange.Fill, error)
 	MarkOrder(ctx context.Context, clientID, status, reason string, at time.Time) error
 	InsertFill(ctx context.Context, accountID, pairID int64, f exchange.Fill) (bool, error)
 	Fills(ctx context.Context, accountID, pairID int64) ([]store.FillRecord, error)
