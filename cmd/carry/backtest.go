@@ -176,9 +176,10 @@ func (a *app) runBacktest(ctx context.Context, o backtestOpts, progress io.Write
 	rec := newRecorder("strategy", cfg.Capital.Total, s.paper, nil, cfg.Universe.QuoteAsset)
 	s.extraObs, s.riskObs = rec, rec.onRisk
 	s.journal = recordingJournal{Store: db.Store, rec: rec}
-	funding := &batchedFunding{Store: db.Store, seen: map[string]bool{}}
-	defer funding.stop() // a failed run still ends the writer (a finished one has stopped it in Flush)
-	s.engStore = funding
+	writes := newBackgroundWriter(ctx)
+	defer writes.stop() // a failed run still ends the writer (a finished one has stopped it below)
+	funding := &batchedFunding{Store: db.Store, w: writes, seen: map[string]bool{}}
+	s.engStore, s.riskEvents = funding, deferredRiskEvents{Events: db.Store, w: writes}
 	if err := s.build(ctx); err != nil {
 		return nil, err
 	}
@@ -226,8 +227,9 @@ func (a *app) runBacktest(ctx context.Context, o backtestOpts, progress io.Write
 	if bar != nil {
 		bar.done()
 	}
-	if err := funding.Flush(ctx, s.acct.ID); err != nil {
-		return nil, err
+	funding.Flush(s.acct.ID)
+	if err := writes.stop(); err != nil {
+		return nil, fmt.Errorf("backtest: writing funding payments and risk events: %w", err)
 	}
 	phase("replay done")
 	end := s.clock.Now()

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"math"
-	"sync"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -339,86 +338,4 @@ func (j recordingJournal) InsertFill(ctx context.Context, accountID, pairID int6
 		j.rec.onFill(f)
 	}
 	return isNew, err
-}
-
-// batchedFunding is the store for a backtest's engine with funding payments written in batches, by a goroutine
-// of its own: a replay records a payment per settlement held, one round trip each would dominate its run time,
-// and nothing in the run reads them back (the engine reads payments from the venue). A fresh backtest account
-// cannot see a payment twice (the tranIds are still unique in the table). A failed write is returned by the
-// next InsertFunding and by Flush; Flush writes the rest and waits, so the payments are all in Postgres when the
-// backtest returns.
-type batchedFunding struct {
-	*store.Store
-	pending []store.FundingRow
-	seen    map[string]bool
-
-	batches chan []store.FundingRow // to the writer (nil until the first batch)
-	written chan error              // the writer's first error, sent when batches is closed
-	mu      sync.Mutex
-	err     error // the first failed write
-}
-
-const fundingBatch = 512
-
-func (b *batchedFunding) InsertFunding(ctx context.Context, accountID, pairID int64, p exchange.FundingPayment) (bool, error) {
-	if err := b.failed(); err != nil {
-		return false, err
-	}
-	if b.seen[p.TranID] {
-		return false, nil
-	}
-	b.seen[p.TranID] = true
-	b.pending = append(b.pending, store.FundingRow{PairID: pairID, Payment: p})
-	if len(b.pending) >= fundingBatch {
-		b.send(ctx, accountID)
-	}
-	return true, nil
-}
-
-func (b *batchedFunding) failed() error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.err
-}
-
-// send hands the pending payments to the writer, starting it on the first batch.
-func (b *batchedFunding) send(ctx context.Context, accountID int64) {
-	if b.batches == nil {
-		b.batches, b.written = make(chan []store.FundingRow, 4), make(chan error, 1)
-		go b.write(ctx, accountID, b.batches, b.written)
-	}
-	b.batches <- b.pending
-	b.pending = make([]store.FundingRow, 0, fundingBatch)
-}
-
-func (b *batchedFunding) write(ctx context.Context, accountID int64, batches <-chan []store.FundingRow, written chan<- error) {
-	for rows := range batches {
-		if b.failed() != nil {
-			continue // drain: the run stops at the next payment
-		}
-		if _, err := b.Store.InsertFundingBatch(ctx, accountID, rows); err != nil {
-			b.mu.Lock()
-			b.err = err
-			b.mu.Unlock()
-		}
-	}
-	written <- b.failed()
-}
-
-// Flush writes the buffered payments and waits for every write; the writer stops (call it once, at the end).
-func (b *batchedFunding) Flush(ctx context.Context, accountID int64) error {
-	if len(b.pending) > 0 {
-		b.send(ctx, accountID)
-	}
-	return b.stop()
-}
-
-// stop ends the writer after the batches already handed to it and returns the first failed write.
-func (b *batchedFunding) stop() error {
-	if b.batches == nil {
-		return b.failed()
-	}
-	close(b.batches)
-	b.batches = nil
-	return <-b.written
 }

@@ -65,9 +65,11 @@ type system struct {
 	extraObs strategy.Observer
 	crash    func(string)
 	closers  []func()
-	journal  executor.Journal  // defaults to the store; a backtest wraps it to count fees
-	engStore strategy.Store    // defaults to the store; a backtest batches funding writes
-	riskObs  func(risk.Report) // sees every risk evaluation (backtest report)
+	journal  executor.Journal // defaults to the store; a backtest wraps it to count fees
+	engStore strategy.Store   // defaults to the store; a backtest batches funding writes
+	// riskEvents defaults to the store; a backtest writes them in the background
+	riskEvents guard.Events
+	riskObs    func(risk.Report) // sees every risk evaluation (backtest report)
 
 	lastSnapshot time.Time
 }
@@ -263,7 +265,12 @@ func (s *system) executorJournal() executor.Journal {
 	return s.countedStore()
 }
 
-func (s *system) guardEvents() guard.Events { return s.countedStore() }
+func (s *system) guardEvents() guard.Events {
+	if s.riskEvents != nil {
+		return s.riskEvents
+	}
+	return s.countedStore()
+}
 
 // countedStore is the store as the trading loop uses it: its failures are counted (database) outside
 // backtests, which serve no metrics.

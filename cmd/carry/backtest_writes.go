@@ -1,0 +1,127 @@
+package main
+
+import (
+	"context"
+	"sync"
+
+	"github.com/carry-trading/carry/exchange"
+	"github.com/carry-trading/carry/pkg/store"
+	"github.com/carry-trading/carry/strategy/guard"
+)
+
+// A backtest's records that nothing in the run reads back — funding payments and risk events — are written
+// by a goroutine of their own, in the order they were made, while the replay goes on: waiting a round trip
+// for each would dominate the run. The executor's journal (pairs, orders, fills, transfers) is still written
+// ahead, synchronously, as in paper and live mode. Everything is in Postgres when the backtest returns:
+// backgroundWriter.stop waits for the last write and returns the first failure, which the next record also
+// returns (the run stops there).
+
+// backgroundWriter runs writes in order on one goroutine (started at the first write).
+type backgroundWriter struct {
+	ctx  context.Context
+	jobs chan func(context.Context) error // nil until the first write, and after stop
+	done chan struct{}                    // closed when the goroutine has returned
+	mu   sync.Mutex
+	err  error // the first failed write
+}
+
+func newBackgroundWriter(ctx context.Context) *backgroundWriter { return &backgroundWriter{ctx: ctx} }
+
+// do queues a write (waiting when the writer is far behind).
+func (w *backgroundWriter) do(write func(context.Context) error) {
+	if w.jobs == nil {
+		w.jobs, w.done = make(chan func(context.Context) error, 64), make(chan struct{})
+		go w.run(w.jobs, w.done)
+	}
+	w.jobs <- write
+}
+
+func (w *backgroundWriter) run(jobs <-chan func(context.Context) error, done chan<- struct{}) {
+	defer close(done)
+	for write := range jobs {
+		if w.failed() != nil {
+			continue // drain: the run stops at its next record
+		}
+		if err := write(w.ctx); err != nil {
+			w.mu.Lock()
+			w.err = err
+			w.mu.Unlock()
+		}
+	}
+}
+
+// failed returns the first failed write so far.
+func (w *backgroundWriter) failed() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.err
+}
+
+// stop waits for every queued write and returns the first failure. Later writes start a new goroutine.
+func (w *backgroundWriter) stop() error {
+	if w.jobs != nil {
+		close(w.jobs)
+		<-w.done
+		w.jobs = nil
+	}
+	return w.failed()
+}
+
+// batchedFunding is the store for a backtest's engine with funding payments written 512 to a statement by the
+// background writer (the engine reads payments from the venue, never from the table). A fresh backtest
+// account cannot see a payment twice; the tranIds are still unique in the table.
+type batchedFunding struct {
+	*store.Store
+	w       *backgroundWriter
+	pending []store.FundingRow
+	seen    map[string]bool
+}
+
+const fundingBatch = 512
+
+func (b *batchedFunding) InsertFunding(ctx context.Context, accountID, pairID int64, p exchange.FundingPayment) (bool, error) {
+	if err := b.w.failed(); err != nil {
+		return false, err
+	}
+	if b.seen[p.TranID] {
+		return false, nil
+	}
+	b.seen[p.TranID] = true
+	b.pending = append(b.pending, store.FundingRow{PairID: pairID, Payment: p})
+	if len(b.pending) >= fundingBatch {
+		b.Flush(accountID)
+	}
+	return true, nil
+}
+
+// Flush hands the buffered payments to the writer (backgroundWriter.stop waits for them).
+func (b *batchedFunding) Flush(accountID int64) {
+	if len(b.pending) == 0 {
+		return
+	}
+	rows := b.pending
+	b.pending = make([]store.FundingRow, 0, fundingBatch)
+	b.w.do(func(ctx context.Context) error {
+		_, err := b.Store.InsertFundingBatch(ctx, accountID, rows)
+		return err
+	})
+}
+
+// deferredRiskEvents records the guard's risk events through the background writer; the trading state is
+// still written at once (Events' other method). The id is 0 and isNew false: the row does not exist yet when
+// RecordRiskEvent returns (the guard uses neither).
+type deferredRiskEvents struct {
+	guard.Events
+	w *backgroundWriter
+}
+
+func (d deferredRiskEvents) RecordRiskEvent(_ context.Context, e store.RiskEvent) (int64, bool, error) {
+	if err := d.w.failed(); err != nil {
+		return 0, false, err
+	}
+	d.w.do(func(ctx context.Context) error {
+		_, _, err := d.Events.RecordRiskEvent(ctx, e)
+		return err
+	})
+	return 0, false, nil
+}
