@@ -115,10 +115,10 @@ func (s *klineSource) take() (ev exchange.Event, raw decimal.Decimal, rawF float
 		mp := s.price(st.pt)
 		ev.Quote = exchange.Quote{Venue: s.venue, Symbol: s.symbol, Bid: mp.bid, BidQty: s.cur.vol, Ask: mp.ask, AskQty: s.cur.vol, Time: t}
 		raw, rawF = mp.raw, mp.f
-	case exchange.EventMark: // an intra-bar extreme of the perp: the mark moves, nothing is quoted
-		mp := s.price(st.pt)
-		ev.Mark = exchange.Mark{Symbol: s.symbol, Mark: mp.raw, Time: t}
-		raw, rawF = mp.raw, mp.f
+	case exchange.EventMark: // an intra-bar extreme of the perp: the mark moves, nothing is quoted (no bid/ask)
+		n := *s.pts[st.pt]
+		raw, rawF = s.pr.raw(n, &s.slab), n.float()
+		ev.Mark = exchange.Mark{Symbol: s.symbol, Mark: raw, Time: t}
 	}
 	if s.q.n == 0 {
 		err = s.fill()
