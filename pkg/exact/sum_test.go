@@ -11,8 +11,11 @@ import (
 )
 
 // randDec is a decimal with a random sign, 1 to 30 digits and exponent −20..+3 (past int64 on purpose).
-func randDec(r *rand.Rand) decimal.Decimal {
-	digits := 1 + r.IntN(30)
+func randDec(r *rand.Rand) decimal.Decimal { return randDigits(r, 30) }
+
+// randDigits is a decimal with a random sign, 1 to maxDigits digits and exponent −20..+3.
+func randDigits(r *rand.Rand, maxDigits int) decimal.Decimal {
+	digits := 1 + r.IntN(maxDigits)
 	v := new(big.Int)
 	for range digits {
 		v.Mul(v, big.NewInt(10))
@@ -24,9 +27,17 @@ func randDec(r *rand.Rand) decimal.Decimal {
 	return decimal.NewFromBigInt(v, int32(r.IntN(24))-20)
 }
 
-// A Sum equals decimal arithmetic on the same terms: exactly, and rounded the way decimal.Round rounds.
+// A Sum equals decimal arithmetic on the same terms: exactly, and rounded the way decimal.Round rounds. Wide
+// terms (up to 30 digits) take the big.Int path, narrow ones (up to 18) the 128-bit one until it overflows.
 func TestSumEqualsDecimalArithmetic(t *testing.T) {
-	r := rand.New(rand.NewPCG(1, 2))
+	for _, maxDigits := range []int{30, 18, 12, 6} {
+		checkAgainstDecimal(t, maxDigits)
+	}
+}
+
+func checkAgainstDecimal(t *testing.T, maxDigits int) {
+	randDec := func(r *rand.Rand) decimal.Decimal { return randDigits(r, maxDigits) }
+	r := rand.New(rand.NewPCG(1, uint64(maxDigits)))
 	var s, o exact.Sum
 	for i := range 20_000 {
 		s.Reset()
@@ -55,7 +66,7 @@ func TestSumEqualsDecimalArithmetic(t *testing.T) {
 			}
 		}
 		if got := s.Decimal(); !got.Equal(want) {
-			t.Fatalf("case %d: sum %s, decimal %s", i, got, want)
+			t.Fatalf("digits %d, case %d: sum %s, decimal %s", maxDigits, i, got, want)
 		}
 		places := int32(r.IntN(20)) - 2
 		if got, w := s.Round(places), want.Round(places); got.String() != w.String() || got.Exponent() != w.Exponent() {
@@ -111,4 +122,33 @@ func TestSumReusesItsIntegers(t *testing.T) {
 	if allocs != 0 {
 		t.Fatalf("%v allocations per valuation, want 0", allocs)
 	}
+}
+
+// BenchmarkSumValuation is one equity sample of the backtest recorder: cash, a base holding at the spot mid,
+// a perp's unrealised PnL, rounded to 8 places; and the same with decimal arithmetic.
+func BenchmarkSumValuation(b *testing.B) {
+	cash, qty := decimal.RequireFromString("10234.1234567812345678"), decimal.RequireFromString("0.21599999")
+	bid, ask := decimal.RequireFromString("43210.55"), decimal.RequireFromString("43214.87")
+	perp, entry, mark := decimal.RequireFromString("-0.216"), decimal.RequireFromString("43000.123456789012"), decimal.RequireFromString("43211.2")
+	b.Run("exact.Sum", func(b *testing.B) {
+		var s, c exact.Sum
+		c.Add(cash) // the recorder loads its cash once per change
+		b.ReportAllocs()
+		for b.Loop() {
+			s.Reset()
+			s.AddSum(&c)
+			s.AddMulMid(qty, bid, ask)
+			s.AddMul(perp, mark)
+			s.SubMul(perp, entry)
+			_ = s.Round(8)
+		}
+	})
+	b.Run("decimal", func(b *testing.B) {
+		b.ReportAllocs()
+		half := decimal.New(5, -1)
+		for b.Loop() {
+			eq := cash.Add(qty.Mul(bid.Add(ask).Mul(half))).Add(perp.Mul(mark.Sub(entry)))
+			_ = eq.Round(8)
+		}
+	})
 }
