@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"maps"
 	"sync"
 
 	"github.com/carry-trading/carry/exchange"
@@ -11,10 +13,17 @@ import (
 
 // A backtest's records that nothing in the run reads back — funding payments and risk events — are written
 // by a goroutine of their own, in the order they were made, while the replay goes on: waiting a round trip
-// for each would dominate the run. The executor's journal (pairs, orders, fills, transfers) is still written
-// ahead, synchronously, as in paper and live mode. Everything is in Postgres when the backtest returns:
-// backgroundWriter.stop waits for the last write and returns the first failure, which the next record also
-// returns (the run stops there).
+// for each would dominate the run. The executor's journal (pairs, orders, fills, transfers) and the trading
+// state are still written ahead, synchronously, as in paper and live mode. Everything is in Postgres when the
+// backtest returns: backgroundWriter.stop waits for the last write and returns the first failure, and the
+// backtest fails with it. Before that, a failed write is returned by the next record: the engine stops at
+// the next funding payment; the guard logs a risk event it could not record and goes on (as it does in
+// paper and live mode). Risk events of one instant may be stored in a different order relative to the
+// synchronous state_change events than before (same rows, same times).
+//
+// The writer is fed from one goroutine only (the engine's loop: InsertFunding, the guard); the writes run on
+// the writer's goroutine with the context given to newBackgroundWriter (the backtest's: cancelling it fails
+// the remaining writes, and the backtest then fails).
 
 // backgroundWriter runs writes in order on one goroutine (started at the first write).
 type backgroundWriter struct {
@@ -81,7 +90,7 @@ const fundingBatch = 512
 
 func (b *batchedFunding) InsertFunding(ctx context.Context, accountID, pairID int64, p exchange.FundingPayment) (bool, error) {
 	if err := b.w.failed(); err != nil {
-		return false, err
+		return false, fmt.Errorf("an earlier background write failed: %w", err)
 	}
 	if b.seen[p.TranID] {
 		return false, nil
@@ -117,8 +126,9 @@ type deferredRiskEvents struct {
 
 func (d deferredRiskEvents) RecordRiskEvent(_ context.Context, e store.RiskEvent) (int64, bool, error) {
 	if err := d.w.failed(); err != nil {
-		return 0, false, err
+		return 0, false, fmt.Errorf("an earlier background write failed: %w", err)
 	}
+	e.Numbers = maps.Clone(e.Numbers) // written later, on the writer's goroutine
 	d.w.do(func(ctx context.Context) error {
 		_, _, err := d.Events.RecordRiskEvent(ctx, e)
 		return err

@@ -4,7 +4,8 @@
 // few products per sample, many thousand samples a backtest, would spend most of its time allocating. A Sum
 // keeps its running total in a 128-bit integer while the total fits (coefficients of up to 18 digits, overflow
 // checked on every step), and in a big.Int it reuses once it does not. Results are exact: Round gives what
-// decimal's Round gives on the exact sum, and Decimal gives the exact sum.
+// decimal's Round gives on the exact sum (value and exponent), and Decimal gives a value equal to the exact
+// sum (its exponent may differ from what decimal arithmetic would have kept, e.g. after a sum cancels to 0).
 package exact
 
 import (

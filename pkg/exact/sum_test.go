@@ -10,9 +10,6 @@ import (
 	"github.com/carry-trading/carry/pkg/exact"
 )
 
-// randDec is a decimal with a random sign, 1 to 30 digits and exponent −20..+3 (past int64 on purpose).
-func randDec(r *rand.Rand) decimal.Decimal { return randDigits(r, 30) }
-
 // randDigits is a decimal with a random sign, 1 to maxDigits digits and exponent −20..+3.
 func randDigits(r *rand.Rand, maxDigits int) decimal.Decimal {
 	digits := 1 + r.IntN(maxDigits)

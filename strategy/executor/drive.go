@@ -204,7 +204,10 @@ func (e *Executor) commit(ctx context.Context, p *pair.Pair, next pair.Pair, ord
 	return nil
 }
 
-// record stores each order's state and fills, idempotently: the answers of a round in one round trip.
+// record stores each order's state and fills, idempotently. Legs without an answer (rejected, never
+// received, unknown) are marked first, one statement each; then the answered legs' fills and states go in one
+// batch (one round trip, one implicit transaction). A failure of either returns before the rest is written:
+// recovery asks the venue again by client id.
 func (e *Executor) record(ctx context.Context, p *pair.Pair, results []legResult) error {
 	at := e.clock.Now()
 	answered := make([]exchange.Order, 0, len(results))
