@@ -794,7 +794,7 @@ func keys(m map[string]bool) []string {
 func suggest(exposed map[string]series, name string) string {
 	best, bestD := "", 1<<30
 	for s := range exposed {
-		if d := distance(s, name); d < bestD {
+		if d := config.EditDistance(s, name); d < bestD {
 			best, bestD = s, d
 		}
 	}
@@ -802,24 +802,4 @@ func suggest(exposed map[string]series, name string) string {
 		return ""
 	}
 	return fmt.Sprintf("; did you mean %s?", best)
-}
-
-func distance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
 }

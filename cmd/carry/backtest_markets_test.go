@@ -103,21 +103,8 @@ type btRun struct {
 
 func backtestDir(t *testing.T, dir, symbols string) btRun {
 	t.Helper()
-	db := pg.NewDB(t)
-	out := t.TempDir()
-	r := runCarry(t, cleanEnv("DATABASE_URL="+db, "CARRY_BACKTEST_DATA_DIR="+dir, "CARRY_UNIVERSE_SYMBOLS="+symbols),
-		"backtest", "--out", out, "--no-chart", "--no-baseline")
-	if r.code != 0 {
-		t.Fatalf("backtest exit %d:\n%s\n%s", r.code, r.stdout, r.stderr)
-	}
-	raw, err := os.ReadFile(filepath.Join(out, "result.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var res btRun
-	if err := json.Unmarshal(raw, &res); err != nil {
-		t.Fatalf("result.json: %v", err)
-	}
+	r, _, db := runBacktestInto(t, &res, dir, symbols, nil, "--no-chart", "--no-baseline")
 	res.stdout, res.stderr, res.db = r.stdout, r.stderr, db
 	return res
 }

@@ -40,9 +40,18 @@ type btMetrics struct {
 // backtest runs the built binary's backtest on the shipped data into a fresh database and directory.
 func backtest(t *testing.T, extraEnv []string, args ...string) (btResult, string, string) {
 	t.Helper()
+	var res btResult
+	_, out, db := runBacktestInto(t, &res, "../../testdata/binance", "BTCUSDT", extraEnv, args...)
+	return res, out, db
+}
+
+// runBacktestInto runs `carry backtest` over a data directory and symbols into a fresh database and output
+// directory, fails the test unless it exits 0, and decodes result.json into res.
+func runBacktestInto(t *testing.T, res any, dataDir, symbols string, extraEnv []string, args ...string) (result, string, string) {
+	t.Helper()
 	db := pg.NewDB(t)
 	out := t.TempDir()
-	env := cleanEnv(append([]string{"DATABASE_URL=" + db, "CARRY_BACKTEST_DATA_DIR=../../testdata/binance", "CARRY_UNIVERSE_SYMBOLS=BTCUSDT"}, extraEnv...)...)
+	env := cleanEnv(append([]string{"DATABASE_URL=" + db, "CARRY_BACKTEST_DATA_DIR=" + dataDir, "CARRY_UNIVERSE_SYMBOLS=" + symbols}, extraEnv...)...)
 	r := runCarry(t, env, append([]string{"backtest", "--out", out}, args...)...)
 	if r.code != 0 {
 		t.Fatalf("backtest exit %d:\n%s\n%s", r.code, r.stdout, r.stderr)
@@ -51,11 +60,10 @@ func backtest(t *testing.T, extraEnv []string, args ...string) (btResult, string
 	if err != nil {
 		t.Fatal(err)
 	}
-	var res btResult
-	if err := json.Unmarshal(raw, &res); err != nil {
+	if err := json.Unmarshal(raw, res); err != nil {
 		t.Fatalf("result.json: %v", err)
 	}
-	return res, out, db
+	return r, out, db
 }
 
 // TestBacktestOnTheShippedData: the whole period with default settings opens and closes pairs by the

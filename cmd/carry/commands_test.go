@@ -2,14 +2,12 @@ package main
 
 import (
 	"context"
-	"errors"
 	"os"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/carry-trading/carry/pkg/pgtest"
 	"github.com/carry-trading/carry/pkg/store"
 	"github.com/carry-trading/carry/strategy"
 )
@@ -255,44 +253,10 @@ func TestStatusChecksForABotWithoutTakingTheLock(t *testing.T) {
 		t.Fatalf("bot running: before %v, while it holds the account %v, after %v", before, during, running())
 	}
 
-	var refused, starts atomic.Int64
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	for range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				if _, err := c.botRunning(ctx); err != nil {
-					t.Error(err)
-					return
-				}
-			}
-		}()
-	}
-	for end := time.Now().Add(time.Second); time.Now().Before(end); {
-		l, err := bot.TryLockAccount(ctx, acct.Name, acct.Mode)
-		if errors.Is(err, store.ErrLocked) {
-			refused.Add(1)
-			continue
-		}
-		if err != nil {
-			t.Error(err)
-			break
-		}
-		starts.Add(1)
-		l.Unlock(ctx)
-	}
-	close(stop)
-	wg.Wait()
-	if refused.Load() != 0 || starts.Load() == 0 {
-		t.Fatalf("a starting bot was refused %d times (started %d) while status checked for a running bot", refused.Load(), starts.Load())
-	}
+	pgtest.CheckProbeNeverRefusesABot(t, bot, acct.Name, acct.Mode, func(ctx context.Context) error {
+		_, err := c.botRunning(ctx)
+		return err
+	})
 }
 
 // TestStateCommandsSayWhatTheOperatorTyped: halt, resume and reduce-only say in --help that they never

@@ -225,11 +225,11 @@ func flattenYAML(raw []byte) (map[string]any, error) {
 func suggest(s string, names []string) string {
 	best, bestD := "", 1<<30
 	for _, n := range names {
-		d := levenshtein(s, n)
+		d := EditDistance(s, n)
 		// Comparing the last segment too catches a right key in the wrong section.
 		if i := strings.LastIndex(s, "."); i >= 0 {
 			if j := strings.LastIndex(n, "."); j >= 0 {
-				if ld := levenshtein(s[i+1:], n[j+1:]); ld == 0 {
+				if ld := EditDistance(s[i+1:], n[j+1:]); ld == 0 {
 					d = min(d, 1)
 				}
 			}
@@ -244,7 +244,9 @@ func suggest(s string, names []string) string {
 	return ""
 }
 
-func levenshtein(a, b string) int {
+// EditDistance is the Levenshtein distance between a and b (insertions, deletions and substitutions of a
+// byte), for did-you-mean suggestions.
+func EditDistance(a, b string) int {
 	prev := make([]int, len(b)+1)
 	cur := make([]int, len(b)+1)
 	for j := range prev {

@@ -4,11 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
-	"sync/atomic"
 	"testing"
-	"time"
 
+	"github.com/carry-trading/carry/pkg/pgtest"
 	"github.com/carry-trading/carry/pkg/store"
 )
 
@@ -161,41 +159,8 @@ func TestStatusCheckOfTheAccountLockOnlyLooks(t *testing.T) {
 	}
 
 	// Checks in a loop while a bot starts and stops in a loop: the bot is never refused.
-	var refused, starts atomic.Int64
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	for range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				if _, err := st.AccountLocked(ctx, "main", "paper"); err != nil {
-					t.Error(err)
-					return
-				}
-			}
-		}()
-	}
-	for end := time.Now().Add(time.Second); time.Now().Before(end); {
-		l, err := bot.TryLockAccount(ctx, "main", "paper")
-		if errors.Is(err, store.ErrLocked) {
-			refused.Add(1)
-			continue
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		starts.Add(1)
-		l.Unlock(ctx)
-	}
-	close(stop)
-	wg.Wait()
-	if refused.Load() != 0 || starts.Load() == 0 {
-		t.Fatalf("the bot was refused %d times (started %d) while the lock was only being checked", refused.Load(), starts.Load())
-	}
+	pgtest.CheckProbeNeverRefusesABot(t, bot, "main", "paper", func(ctx context.Context) error {
+		_, err := st.AccountLocked(ctx, "main", "paper")
+		return err
+	})
 }

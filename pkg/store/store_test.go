@@ -151,6 +151,20 @@ func TestAccountsAreStableAndApart(t *testing.T) {
 	}
 }
 
+// openingRound is a pending pair's first round: pending → opening with a spot buy of 0.10011 and a perp sell
+// of 0.1 (their client ids returned).
+func openingRound(acct store.Account, p pair.Pair) (tr pair.Transition, spotID, perpID string) {
+	spotID = pair.ClientOrderID(acct.ClientPrefix, p.ID, 1, pair.LegSpot)
+	perpID = pair.ClientOrderID(acct.ClientPrefix, p.ID, 1, pair.LegPerp)
+	next := p
+	next.State, next.Attempt = pair.Opening, 1
+	return pair.Transition{PairID: p.ID, From: pair.Pending, To: pair.Opening, Reason: "entry", At: t0, Updated: next,
+		Orders: []pair.OrderIntent{
+			{Leg: pair.LegSpot, Purpose: pair.IntentOpen, OrderRequest: exchange.OrderRequest{ClientID: spotID, Venue: exchange.Spot, Symbol: "BTCUSDT", Side: exchange.Buy, Type: exchange.Market, Qty: d("0.10011")}},
+			{Leg: pair.LegPerp, Purpose: pair.IntentOpen, OrderRequest: exchange.OrderRequest{ClientID: perpID, Venue: exchange.Futures, Symbol: "BTCUSDT", Side: exchange.Sell, Type: exchange.Market, Qty: d("0.1")}},
+		}}, spotID, perpID
+}
+
 func TestCommitWritesAheadAndNeverReusesAnID(t *testing.T) {
 	st, _ := pg.NewStore(t)
 	ctx := context.Background()
@@ -163,15 +177,8 @@ func TestCommitWritesAheadAndNeverReusesAnID(t *testing.T) {
 		t.Fatalf("second live pair on BTCUSDT: want ErrSymbolBusy, got %v", err)
 	}
 
-	spotID := pair.ClientOrderID(acct.ClientPrefix, p.ID, 1, pair.LegSpot)
-	perpID := pair.ClientOrderID(acct.ClientPrefix, p.ID, 1, pair.LegPerp)
-	next := p
-	next.State, next.Attempt = pair.Opening, 1
-	tr := pair.Transition{PairID: p.ID, From: pair.Pending, To: pair.Opening, Reason: "entry", At: t0, Updated: next,
-		Orders: []pair.OrderIntent{
-			{Leg: pair.LegSpot, Purpose: pair.IntentOpen, OrderRequest: exchange.OrderRequest{ClientID: spotID, Venue: exchange.Spot, Symbol: "BTCUSDT", Side: exchange.Buy, Type: exchange.Market, Qty: d("0.10011")}},
-			{Leg: pair.LegPerp, Purpose: pair.IntentOpen, OrderRequest: exchange.OrderRequest{ClientID: perpID, Venue: exchange.Futures, Symbol: "BTCUSDT", Side: exchange.Sell, Type: exchange.Market, Qty: d("0.1")}},
-		}}
+	tr, spotID, perpID := openingRound(acct, p)
+	next := tr.Updated
 	if err := st.Commit(ctx, tr); err != nil {
 		t.Fatal(err)
 	}
@@ -436,14 +443,8 @@ func TestRecordOrdersStoresARoundAtOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	spotID, perpID := pair.ClientOrderID(acct.ClientPrefix, p.ID, 1, pair.LegSpot), pair.ClientOrderID(acct.ClientPrefix, p.ID, 1, pair.LegPerp)
-	next := p
-	next.State, next.Attempt = pair.Opening, 1
-	if err := st.Commit(ctx, pair.Transition{PairID: p.ID, From: pair.Pending, To: pair.Opening, Reason: "entry", At: t0, Updated: next,
-		Orders: []pair.OrderIntent{
-			{Leg: pair.LegSpot, Purpose: pair.IntentOpen, OrderRequest: exchange.OrderRequest{ClientID: spotID, Venue: exchange.Spot, Symbol: "BTCUSDT", Side: exchange.Buy, Type: exchange.Market, Qty: d("0.1")}},
-			{Leg: pair.LegPerp, Purpose: pair.IntentOpen, OrderRequest: exchange.OrderRequest{ClientID: perpID, Venue: exchange.Futures, Symbol: "BTCUSDT", Side: exchange.Sell, Type: exchange.Market, Qty: d("0.1")}},
-		}}); err != nil {
+	tr, spotID, perpID := openingRound(acct, p)
+	if err := st.Commit(ctx, tr); err != nil {
 		t.Fatal(err)
 	}
 	fill := func(venue exchange.Venue, client, trade, qty string, side exchange.Side) exchange.Fill {
