@@ -53,35 +53,33 @@ func (s *Sum) Add(d decimal.Decimal) {
 }
 
 // AddMul adds a × b.
-func (s *Sum) AddMul(a, b decimal.Decimal) {
-	if a.IsZero() || b.IsZero() {
-		return
-	}
-	if ma, ea, ok := small(a); ok {
-		if mb, eb, ok := small(b); ok && s.add(mul64(ma, mb), ea+eb) {
-			return
-		}
-	}
-	s.widen()
-	e := load(&s.x, a) + load(&s.y, b)
-	s.x.Mul(&s.x, &s.y)
-	s.addBig(&s.x, e)
-}
+func (s *Sum) AddMul(a, b decimal.Decimal) { s.addMul(a, b, false) }
 
 // SubMul subtracts a × b.
-func (s *Sum) SubMul(a, b decimal.Decimal) {
+func (s *Sum) SubMul(a, b decimal.Decimal) { s.addMul(a, b, true) }
+
+// addMul adds a × b, or subtracts it when neg.
+func (s *Sum) addMul(a, b decimal.Decimal, neg bool) {
 	if a.IsZero() || b.IsZero() {
 		return
 	}
 	if ma, ea, ok := small(a); ok {
-		if mb, eb, ok := small(b); ok && s.add(mul64(ma, mb).neg(), ea+eb) {
-			return
+		if mb, eb, ok := small(b); ok {
+			t := mul64(ma, mb)
+			if neg {
+				t = t.neg()
+			}
+			if s.add(t, ea+eb) {
+				return
+			}
 		}
 	}
 	s.widen()
 	e := load(&s.x, a) + load(&s.y, b)
 	s.x.Mul(&s.x, &s.y)
-	s.x.Neg(&s.x)
+	if neg {
+		s.x.Neg(&s.x)
+	}
 	s.addBig(&s.x, e)
 }
 

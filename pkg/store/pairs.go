@@ -239,21 +239,9 @@ func (s *Store) GetOrder(ctx context.Context, clientID string) (pair.OrderRecord
 	return o, nil
 }
 
-// RecordOrderState stores what the venue said about an order. A final status is never overwritten by a
-// non-final one, and the executed quantity never goes down (answers can arrive out of order).
-func (s *Store) RecordOrderState(ctx context.Context, o exchange.Order, at time.Time) error {
-	tag, err := s.pool.Exec(ctx, recordOrderState, orderStateArgs(o, at)...)
-	if err != nil {
-		return fmt.Errorf("recording order %s as %s: %w", o.ClientID, o.Status, err)
-	}
-	if tag.RowsAffected() != 1 {
-		return fmt.Errorf("recording order %s: it was never committed: %w", o.ClientID, ErrNotFound)
-	}
-	return nil
-}
-
-// recordOrderState moves an order's status forward (a final status is never replaced by a live one) and keeps
-// the largest executed quantities seen; orderStateArgs are its arguments.
+// recordOrderState stores what the venue said about an order: its status moves forward (a final status is
+// never replaced by a live one: answers can arrive out of order) and the largest executed quantities seen are
+// kept; orderStateArgs are its arguments.
 const recordOrderState = `
 		UPDATE orders SET
 			status = CASE WHEN status IN ('FILLED','CANCELED','REJECTED','EXPIRED') AND $2 NOT IN ('FILLED','CANCELED','REJECTED','EXPIRED') THEN status ELSE $2 END,

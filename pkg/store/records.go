@@ -44,7 +44,7 @@ func (s *Store) InsertFill(ctx context.Context, accountID, pairID int64, f excha
 }
 
 // RecordOrders stores what came back for a round of orders, in one round trip: each order's fills (once each,
-// as InsertFill) and its state (as RecordOrderState). The statements run in one implicit transaction: a failed
+// as InsertFill) and its state (recordOrderState). The statements run in one implicit transaction: a failed
 // one leaves nothing of the round written. It returns the fills that were new. An order never committed is
 // store.ErrNotFound (its fills and the other orders are written, as they would be one by one).
 func (s *Store) RecordOrders(ctx context.Context, accountID, pairID int64, orders []exchange.Order, at time.Time) ([]exchange.Fill, error) {

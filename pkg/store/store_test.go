@@ -207,17 +207,17 @@ func TestCommitWritesAheadAndNeverReusesAnID(t *testing.T) {
 	}
 
 	// The venue's answers: a fill arrives, then a stale NEW answer must not undo it.
-	if err := st.RecordOrderState(ctx, exchange.Order{ClientID: perpID, Status: exchange.StatusFilled, ExecutedQty: d("0.1"), CumQuote: d("6000"), VenueOrderID: "77"}, t0); err != nil {
+	if _, err := st.RecordOrders(ctx, acct.ID, p.ID, []exchange.Order{{ClientID: perpID, Status: exchange.StatusFilled, ExecutedQty: d("0.1"), CumQuote: d("6000"), VenueOrderID: "77"}}, t0); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.RecordOrderState(ctx, exchange.Order{ClientID: perpID, Status: exchange.StatusNew}, t0); err != nil {
+	if _, err := st.RecordOrders(ctx, acct.ID, p.ID, []exchange.Order{{ClientID: perpID, Status: exchange.StatusNew}}, t0); err != nil {
 		t.Fatal(err)
 	}
 	o, _ := st.GetOrder(ctx, perpID)
 	if o.Status != "FILLED" || !o.ExecutedQty.Equal(d("0.1")) || o.VenueOrderID != "77" {
 		t.Fatalf("order regressed: %+v", o)
 	}
-	if err := st.RecordOrderState(ctx, exchange.Order{ClientID: "never-committed", Status: exchange.StatusFilled}, t0); !errors.Is(err, store.ErrNotFound) {
+	if _, err := st.RecordOrders(ctx, acct.ID, p.ID, []exchange.Order{{ClientID: "never-committed", Status: exchange.StatusFilled}}, t0); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("an order that was never committed must not be recorded: %v", err)
 	}
 
