@@ -309,8 +309,8 @@ func (a *app) pairResults(ctx context.Context, db *database, s *system) ([]accou
 	}
 	var out []accounting.PairPnL
 	for _, p := range pairs {
-		if p.OpenedAt.IsZero() {
-			continue // refused or never filled
+		if !recs.traded(p.ID) {
+			continue // refused before any order filled (a failed open that filled a leg is accounted: its fees count)
 		}
 		var px accounting.Prices
 		if sg := s.book.Get(p.Symbol); sg != nil {

@@ -151,6 +151,13 @@ func (r pairRecords) of(pairID int64) *pairRecord {
 	return rec
 }
 
+// traded reports whether the pair has any record (a fill, a funding payment, a loan transaction): a pair
+// refused before any order filled has none and nothing to account.
+func (r pairRecords) traded(pairID int64) bool {
+	rec := r[pairID]
+	return rec != nil && len(rec.fills)+len(rec.funding)+len(rec.loans) > 0
+}
+
 // account accounts pair p from its loaded records, valued at px.
 func (r pairRecords) account(p pair.Pair, px accounting.Prices, base, quote string) accounting.PairPnL {
 	rec := r[p.ID]

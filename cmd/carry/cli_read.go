@@ -192,11 +192,10 @@ func (a *app) pnlCmd() *cobra.Command {
 			quote := c.a.cfg.Universe.QuoteAsset
 			var rows []accounting.PairPnL
 			for _, p := range pairs {
-				r := recs.account(p, c.prices(ctx, p.Symbol), baseOf(p.Symbol, quote), quote)
-				if p.State == pair.Closed && r.Fees.IsZero() && r.Funding.IsZero() && r.NetPnL.IsZero() && r.UnpricedFees == 0 {
+				if p.State == pair.Closed && !recs.traded(p.ID) {
 					continue // refused before any order filled: nothing to account
 				}
-				rows = append(rows, r)
+				rows = append(rows, recs.account(p, c.prices(ctx, p.Symbol), baseOf(p.Symbol, quote), quote))
 			}
 			total := accounting.Total(rows)
 			if asJSON {
