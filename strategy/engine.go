@@ -52,6 +52,8 @@ type Store interface {
 	InsertFunding(ctx context.Context, accountID, pairID int64, p exchange.FundingPayment) (bool, error)
 	PairAt(ctx context.Context, accountID int64, symbol string, at time.Time) (int64, error)
 	LastFundingTime(ctx context.Context, accountID int64) (time.Time, error)
+	// LastLoanTime is the time of the account's newest recorded loan transaction (zero when none).
+	LastLoanTime(ctx context.Context, accountID int64) (time.Time, error)
 	InsertLoanTx(ctx context.Context, accountID, pairID int64, tx exchange.LoanTx) (bool, error)
 }
 
@@ -165,12 +167,13 @@ type Engine struct {
 	fundingAt   map[string]time.Time // newest payment recorded per symbol
 	cooldown    map[string]time.Time // no new open on the symbol before this (after an open that got nothing)
 	lastTranID  map[string]string    // the newest funding payment recorded per symbol
-	heldCache   []policy.Held
-	loansAt     time.Time // newest loan transaction recorded
-	loansSynced time.Time // loan history read up to here (less syncOverlap)
+	heldCache   []policy.Held        // the policy's view of e.pairs; nil when stale
+	loansAt     time.Time            // newest loan transaction recorded
+	loansSynced time.Time            // loan history read up to here (less syncOverlap)
+	loansDue    bool                 // a settlement happened: read the loan history at the end of the instant
 	// fundingSynced: per symbol, funding income read up to here (less syncOverlap).
 	fundingSynced map[string]time.Time
-	lastRefresh   time.Time // last periodic risk refresh (ticks)        // the policy\'s view of e.pairs; nil when stale
+	lastRefresh   time.Time // last periodic risk refresh (ticks)
 	events        int64
 	stopping      bool
 	runCtx        context.Context // Run's context: once it ends (SIGTERM), nothing new opens
@@ -258,6 +261,15 @@ func (e *Engine) Start(ctx context.Context) error {
 	for _, s := range e.Book.All() {
 		e.fundingAt[s.Name] = last
 	}
+	lastLoan, err := e.Store.LastLoanTime(ctx, e.Exec.Account().ID)
+	if err != nil {
+		return err
+	}
+	if !lastLoan.IsZero() {
+		// Read the loan history from the newest record (less the venue's reporting delay), not from the
+		// start of the venue's history.
+		e.loansSynced = lastLoan.Add(-syncOverlap)
+	}
 	// Recovery may have finished operations the records do not show yet (a repayment, a settlement paid
 	// while the bot was down): bring funding and loans up to date before anything new.
 	if err := e.syncFunding(ctx, ""); err != nil {
@@ -266,6 +278,7 @@ func (e *Engine) Start(ctx context.Context) error {
 	if err := e.syncLoans(ctx); err != nil {
 		return err
 	}
+	e.lastSync = e.Clock.Now() // both were just read: the periodic sync starts from here
 	e.Log.Info().Int("live_pairs", len(e.pairs)).Int("resumed", len(rec.Resumed)).Int("halted", len(rec.Halted)).
 		Int("blocked_symbols", len(rec.Blocked)).Msg("recovery done")
 	if e.Guard != nil {
@@ -341,11 +354,7 @@ func (e *Engine) Step(ctx context.Context, ev *exchange.Event) error {
 				return err
 			}
 		}
-		if err := e.syncLoans(ctx); err != nil {
-			if err := e.syncFailed("loan", err); err != nil {
-				return err
-			}
-		}
+		e.loansDue = true // once for all the settlements of the instant (interest is charged hourly)
 		e.Policy.OnSettlement(e.Book, ev.Symbol, e.held())
 		e.saveExitCounts(ctx, ev.Symbol)
 		e.checkFlip(&ev.Funding)
@@ -388,6 +397,15 @@ func (e *Engine) Flush(ctx context.Context) error {
 		}
 		if err := e.syncLoans(ctx); err != nil {
 			e.Log.Warn().Err(err).Msg("loan sync failed; will retry")
+		}
+		e.loansDue = false
+	}
+	if e.loansDue {
+		e.loansDue = false
+		if err := e.syncLoans(ctx); err != nil {
+			if err := e.syncFailed("loan", err); err != nil {
+				return err
+			}
 		}
 	}
 	if e.riskDue {
@@ -703,9 +721,10 @@ func (e *Engine) syncFunding(ctx context.Context, symbol string) error {
 }
 
 // syncLoans records the venue's borrows, repayments and interest charges since the last one recorded, each
-// attributed to the pair that held the borrowed asset then.
+// attributed to the reverse pair that held the borrowed asset then. Nothing is read while carry has never
+// borrowed and cannot (reverse carry off, no reverse pair).
 func (e *Engine) syncLoans(ctx context.Context) error {
-	if e.Loans == nil {
+	if e.Loans == nil || !e.mayOwe() {
 		return nil
 	}
 	started := e.Clock.Now()
@@ -714,16 +733,21 @@ func (e *Engine) syncLoans(ctx context.Context) error {
 		return fmt.Errorf("reading loan history: %w", err)
 	}
 	acct := e.Exec.Account().ID
-	for _, tx := range txs {
-		pairID := int64(0)
-		for _, p := range e.Pairs() {
-			if m, ok := e.Exec.Market(p.Symbol); ok && m.Spot.Base == tx.Asset && p.Direction == pair.Reverse {
-				pairID = p.ID
-			}
+	symbolOf := map[string]string{} // borrowed asset → the universe symbol trading it
+	for _, s := range e.Book.All() {
+		if m, ok := e.Exec.Market(s.Name); ok {
+			symbolOf[m.Spot.Base] = s.Name
 		}
-		if pairID == 0 {
-			if id, err := e.Store.PairAt(ctx, acct, tx.Asset+e.cfg.QuoteAsset, tx.Time); err == nil {
-				pairID = id
+	}
+	for _, tx := range txs {
+		symbol, ok := symbolOf[tx.Asset]
+		if !ok {
+			symbol = tx.Asset + e.cfg.QuoteAsset
+		}
+		pairID, live := e.livePairAt(symbol, tx.Time)
+		if !live {
+			if pairID, err = e.Store.PairAt(ctx, acct, symbol, tx.Time); err != nil {
+				return fmt.Errorf("attributing %s %s %s: %w", tx.Kind, tx.Amount, tx.Asset, err)
 			}
 		}
 		isNew, err := e.Store.InsertLoanTx(ctx, acct, pairID, tx)
@@ -739,6 +763,19 @@ func (e *Engine) syncLoans(ctx context.Context) error {
 	}
 	e.loansSynced = later(e.loansSynced, started.Add(-syncOverlap)) // everything read is recorded
 	return nil
+}
+
+// mayOwe: carry may have borrowed (reverse carry on, a reverse pair live, or a loan transaction recorded).
+func (e *Engine) mayOwe() bool {
+	if e.cfg.Policy.Reverse || !e.loansAt.IsZero() || !e.loansSynced.IsZero() {
+		return true
+	}
+	for _, p := range e.pairs {
+		if p.Direction == pair.Reverse {
+			return true
+		}
+	}
+	return false
 }
 
 // syncOverlap is how far back of the last read a funding or loan sync starts again: records can appear at

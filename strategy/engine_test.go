@@ -394,3 +394,57 @@ func TestEngineExitCounterSurvivesARestart(t *testing.T) {
 		t.Fatalf("pairs %+v, want the pair closed for its third settlement below the exit threshold", ps)
 	}
 }
+
+// loanSpy counts the loan-history reads and where each starts.
+type loanSpy struct{ sinces []time.Time }
+
+func (l *loanSpy) LoanHistory(_ context.Context, _ string, since time.Time) ([]exchange.LoanTx, error) {
+	l.sinces = append(l.sinces, since)
+	return nil, nil
+}
+
+// The loan history is read only when carry may owe (reverse carry on, a reverse pair, or a loan recorded);
+// settlements at one instant read it once, at the end of the instant; a restart reads from the newest
+// recorded transaction (less the overlap), not from the start of the venue's history.
+func TestEngineReadsLoansOnlyWhenItMayOweAndOncePerInstant(t *testing.T) {
+	s0 := time.Date(2021, 3, 1, 8, 0, 0, 0, time.UTC)
+	twoSettlements := func() *script {
+		return &script{events: []exchange.Event{settle(s0, "0.0001"), settle(s0, "0.0001"),
+			quote(s0.Add(time.Minute), exchange.Spot, "62000", "62000.01")}}
+	}
+	off := &loanSpy{}
+	r := newRig(t, func(_ *strategy.Config, d *strategy.Deps) { d.Loans = off })
+	if err := r.engine.Run(context.Background(), twoSettlements()); err != nil {
+		t.Fatal(err)
+	}
+	if len(off.sinces) != 0 {
+		t.Fatalf("reverse carry off, nothing borrowed: %d loan reads, want none", len(off.sinces))
+	}
+
+	on := &loanSpy{}
+	r = newRig(t, func(c *strategy.Config, d *strategy.Deps) { c.Policy.Reverse, d.Loans = true, on })
+	if len(on.sinces) != 1 || !on.sinces[0].IsZero() {
+		t.Fatalf("start with no loan recorded: reads %v, want one from the beginning", on.sinces)
+	}
+	if err := r.engine.Run(context.Background(), twoSettlements()); err != nil {
+		t.Fatal(err)
+	}
+	if len(on.sinces) != 2 {
+		t.Fatalf("two settlements at one instant: %d reads after start, want 1 (%v)", len(on.sinces)-1, on.sinces)
+	}
+
+	// A restart of an account with a loan on record reads from that record, less the overlap.
+	at := s0.Add(-24 * time.Hour)
+	if _, err := r.st.InsertLoanTx(context.Background(), r.acct.ID, 0, exchange.LoanTx{TranID: "b1", Asset: "BTC", Kind: exchange.LoanBorrow,
+		Amount: d("0.1"), Time: at}); err != nil {
+		t.Fatal(err)
+	}
+	again := &loanSpy{}
+	r.deps.Loans = again
+	if err := strategy.New(r.cfg, r.deps).Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(again.sinces) != 1 || again.sinces[0].IsZero() || again.sinces[0].After(at) || at.Sub(again.sinces[0]) > 3*time.Hour {
+		t.Fatalf("restart with a loan recorded at %s: reads %v, want one starting shortly before it", at, again.sinces)
+	}
+}

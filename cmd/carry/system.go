@@ -498,6 +498,11 @@ func (c *countingStore) LastFundingTime(ctx context.Context, accountID int64) (t
 	return t, c.seen(err)
 }
 
+func (c *countingStore) LastLoanTime(ctx context.Context, accountID int64) (time.Time, error) {
+	t, err := c.Store.LastLoanTime(ctx, accountID)
+	return t, c.seen(err)
+}
+
 func (c *countingStore) InsertLoanTx(ctx context.Context, accountID, pairID int64, tx exchange.LoanTx) (bool, error) {
 	ok, err := c.Store.InsertLoanTx(ctx, accountID, pairID, tx)
 	return ok, c.seen(err)

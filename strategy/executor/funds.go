@@ -229,22 +229,21 @@ func (e *Executor) freeIn(ctx context.Context, venue exchange.Venue, asset strin
 }
 
 // loanOf is what is owed of asset (principal and interest); zero when the venue does not lend.
-func (e *Executor) loanOf(ctx context.Context, asset string) decimal.Decimal {
+func (e *Executor) loanOf(ctx context.Context, asset string) (decimal.Decimal, error) {
 	b, ok := e.venue.(exchange.Borrowing)
 	if !ok {
-		return decimal.Zero
+		return decimal.Zero, nil
 	}
 	loans, err := b.Loans(ctx)
 	if err != nil {
-		e.log.Warn().Err(err).Msg("reading loans failed")
-		return decimal.Zero
+		return decimal.Zero, fmt.Errorf("reading what is owed of %s: %w", asset, err)
 	}
 	for _, l := range loans {
 		if l.Asset == asset {
-			return l.Principal.Add(l.Interest)
+			return l.Principal.Add(l.Interest), nil
 		}
 	}
-	return decimal.Zero
+	return decimal.Zero, nil
 }
 
 // releaseCollateral moves the cross-margin wallet's free quote asset back to spot once no reverse pair

@@ -56,7 +56,15 @@ func (e *Executor) legOrder(ctx context.Context, p *pair.Pair, m Market, leg pai
 		step := in.OrderStep(req.Type)
 		if p.Direction == pair.Reverse && !grow && purpose == pair.IntentClose {
 			// Closing a reverse pair buys back what is owed: the principal and the interest charged on it.
-			if owed := e.loanOf(ctx, in.Base); owed.GreaterThan(qty) {
+			owed, err := e.loanOf(ctx, in.Base)
+			switch {
+			case err != nil && aggression <= e.cfg.MaxRepairAttempts:
+				return pair.OrderIntent{}, err // a close waits for the answer (nothing is sent)
+			case err != nil:
+				// A flatten (past the repair rounds) closes the leg it holds now; the interest left owed is
+				// bought back by the next close.
+				e.log.Error().Int64("pair", p.ID).Err(err).Msg("flattening without the interest owed")
+			case owed.GreaterThan(qty):
 				qty = owed
 			}
 		}
