@@ -332,10 +332,10 @@ func (j recordingJournal) RecordOrders(ctx context.Context, accountID, pairID in
 	return fresh, err
 }
 
-func (j recordingJournal) InsertFill(ctx context.Context, accountID, pairID int64, f exchange.Fill) (bool, error) {
-	isNew, err := j.Store.InsertFill(ctx, accountID, pairID, f)
-	if isNew {
+func (j recordingJournal) InsertFills(ctx context.Context, accountID, pairID int64, fills []exchange.Fill) ([]exchange.Fill, error) {
+	fresh, err := j.Store.InsertFills(ctx, accountID, pairID, fills)
+	for _, f := range fresh {
 		j.rec.onFill(f)
 	}
-	return isNew, err
+	return fresh, err
 }

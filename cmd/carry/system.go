@@ -455,9 +455,9 @@ func (c *countingStore) MarkOrder(ctx context.Context, clientID, status, reason 
 	return c.seen(c.Store.MarkOrder(ctx, clientID, status, reason, at))
 }
 
-func (c *countingStore) InsertFill(ctx context.Context, accountID, pairID int64, f exchange.Fill) (bool, error) {
-	ok, err := c.Store.InsertFill(ctx, accountID, pairID, f)
-	return ok, c.seen(err)
+func (c *countingStore) InsertFills(ctx context.Context, accountID, pairID int64, fills []exchange.Fill) ([]exchange.Fill, error) {
+	out, err := c.Store.InsertFills(ctx, accountID, pairID, fills)
+	return out, c.seen(err)
 }
 
 func (c *countingStore) Fills(ctx context.Context, accountID, pairID int64) ([]store.FillRecord, error) {

@@ -36,11 +36,14 @@ func fillArgs(accountID, pairID int64, f exchange.Fill) []any {
 // InsertFill stores a fill once: a second insert of the same venue trade is a no-op. It reports whether the
 // row was new.
 func (s *Store) InsertFill(ctx context.Context, accountID, pairID int64, f exchange.Fill) (bool, error) {
-	tag, err := s.pool.Exec(ctx, insertFill, fillArgs(accountID, pairID, f)...)
-	if err != nil {
-		return false, fmt.Errorf("storing fill %s %s %s: %w", f.Venue, f.Symbol, f.TradeID, err)
-	}
-	return tag.RowsAffected() == 1, nil
+	fresh, err := s.InsertFills(ctx, accountID, pairID, []exchange.Fill{f})
+	return len(fresh) == 1, err
+}
+
+// InsertFills stores fills once each (as InsertFill), in one round trip and one implicit transaction, and
+// returns the new ones.
+func (s *Store) InsertFills(ctx context.Context, accountID, pairID int64, fills []exchange.Fill) ([]exchange.Fill, error) {
+	return s.writeFills(ctx, accountID, pairID, fills, nil, time.Time{})
 }
 
 // RecordOrders stores what came back for a round of orders, in one round trip: each order's fills (once each,
@@ -48,27 +51,40 @@ func (s *Store) InsertFill(ctx context.Context, accountID, pairID int64, f excha
 // one leaves nothing of the round written. It returns the fills that were new. An order never committed is
 // store.ErrNotFound (its fills and the other orders are written, as they would be one by one).
 func (s *Store) RecordOrders(ctx context.Context, accountID, pairID int64, orders []exchange.Order, at time.Time) ([]exchange.Fill, error) {
-	b := &pgx.Batch{}
+	var fills []exchange.Fill
 	for _, o := range orders {
-		for _, f := range o.Fills {
-			b.Queue(insertFill, fillArgs(accountID, pairID, f)...)
-		}
+		fills = append(fills, o.Fills...)
+	}
+	return s.writeFills(ctx, accountID, pairID, fills, orders, at)
+}
+
+// writeFills sends the fills' inserts and the orders' state updates as one batch (one implicit transaction)
+// and returns the new fills; an order never committed is ErrNotFound, returned with the new fills.
+func (s *Store) writeFills(ctx context.Context, accountID, pairID int64, fills []exchange.Fill, orders []exchange.Order, at time.Time) ([]exchange.Fill, error) {
+	if len(fills)+len(orders) == 0 {
+		return nil, nil
+	}
+	b := &pgx.Batch{}
+	for _, f := range fills {
+		b.Queue(insertFill, fillArgs(accountID, pairID, f)...)
+	}
+	for _, o := range orders {
 		b.Queue(recordOrderState, orderStateArgs(o, at)...)
 	}
 	br := s.pool.SendBatch(ctx, b)
 	defer br.Close()
 	var fresh []exchange.Fill
+	for _, f := range fills {
+		tag, err := br.Exec()
+		if err != nil {
+			return nil, fmt.Errorf("storing fill %s %s %s: %w", f.Venue, f.Symbol, f.TradeID, err)
+		}
+		if tag.RowsAffected() == 1 {
+			fresh = append(fresh, f)
+		}
+	}
 	var missing error
 	for _, o := range orders {
-		for _, f := range o.Fills {
-			tag, err := br.Exec()
-			if err != nil {
-				return nil, fmt.Errorf("storing fill %s %s %s: %w", f.Venue, f.Symbol, f.TradeID, err)
-			}
-			if tag.RowsAffected() == 1 {
-				fresh = append(fresh, f)
-			}
-		}
 		tag, err := br.Exec()
 		if err != nil {
 			return nil, fmt.Errorf("recording order %s as %s: %w", o.ClientID, o.Status, err)
@@ -78,7 +94,7 @@ func (s *Store) RecordOrders(ctx context.Context, accountID, pairID int64, order
 		}
 	}
 	if err := br.Close(); err != nil {
-		return nil, fmt.Errorf("recording %d orders: %w", len(orders), err)
+		return nil, fmt.Errorf("storing %d fills and %d order states: %w", len(fills), len(orders), err)
 	}
 	return fresh, missing
 }

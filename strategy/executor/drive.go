@@ -54,8 +54,10 @@ func (e *Executor) drive(ctx context.Context, p *pair.Pair, g goal) error {
 			if e.reached(ctx, p, m, g) {
 				return e.finish(ctx, p, m, g)
 			}
-			// Short of the goal but level. Keep going only before any repair and while rounds help.
-			if p.State == pair.Repairing || normal >= e.cfg.MaxRepairAttempts || stuck(last) {
+			// Short of the goal but level. Keep going while rounds help, and only before any repair — except
+			// toward flat: a close that had to level its legs first (a leg the venue traded on its own) goes
+			// on closing, since shrinking both legs only takes risk away.
+			if p.State == pair.Repairing && g.intent != pair.IntentClose || normal >= e.cfg.MaxRepairAttempts || stuck(last) {
 				return e.finish(ctx, p, m, g)
 			}
 			normal++

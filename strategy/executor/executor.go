@@ -52,7 +52,8 @@ type Journal interface {
 	// RecordOrders stores a round's answers (each order's fills and state) and returns the fills that were new.
 	RecordOrders(ctx context.Context, accountID, pairID int64, orders []exchange.Order, at time.Time) ([]exchange.Fill, error)
 	MarkOrder(ctx context.Context, clientID, status, reason string, at time.Time) error
-	InsertFill(ctx context.Context, accountID, pairID int64, f exchange.Fill) (bool, error)
+	// InsertFills stores fills once each and returns the new ones.
+	InsertFills(ctx context.Context, accountID, pairID int64, fills []exchange.Fill) ([]exchange.Fill, error)
 	Fills(ctx context.Context, accountID, pairID int64) ([]store.FillRecord, error)
 	CommitTransfer(ctx context.Context, accountID int64, t store.TransferRecord) error
 	FinishTransfer(ctx context.Context, clientID, status, tranID, errText string, at time.Time) error

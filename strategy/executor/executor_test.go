@@ -639,3 +639,45 @@ func TestCloseRepairTakesThePerpToZeroNotToTheDust(t *testing.T) {
 	want(t, r.path(p.ID), "pending→opening", "opening→open", "open→closing", "closing→repairing", "repairing→closed")
 	r.checkInvariants(p)
 }
+
+// Reconcile adopts a perp trade the venue made on its own (here: one placed by hand) as the pair's fill once,
+// without adopting carry's own trades again, and closes the rest: it levels the spot leg, then closes both
+// (before, the close stopped after the repair and halted the pair, still holding both legs).
+func TestReconcileAdoptsOnlyTradesCarryDidNotRecord(t *testing.T) {
+	r := newRig(t, nil)
+	ctx := context.Background()
+	p, err := r.exec.Open(ctx, "BTCUSDT", pair.Carry, d("0.1"), "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, _ := r.st.Fills(ctx, r.acct.ID, p.ID)
+	if _, err := r.venue.PlaceOrder(ctx, exchange.OrderRequest{ClientID: "by-hand-1", Venue: exchange.Futures, Symbol: "BTCUSDT",
+		Side: exchange.Buy, Type: exchange.Market, Qty: d("0.04"), ReduceOnly: true}); err != nil {
+		t.Fatal(err)
+	}
+	p, err = r.exec.Reconcile(ctx, p.ID, "perp mismatch")
+	if err != nil {
+		t.Fatal(err, r.path(p.ID))
+	}
+	// The spot leg is levelled to the perp the venue left, then both close (a close goes on after a repair).
+	want(t, r.path(p.ID), "pending→opening", "opening→open", "open→repairing", "repairing→closing", "closing→closed")
+	after, _ := r.st.Fills(ctx, r.acct.ID, p.ID)
+	byHand := 0
+	for _, f := range after {
+		if f.ClientID == "by-hand-1" {
+			byHand++
+			if !f.Qty.Equal(d("0.04")) || f.Venue != exchange.Futures {
+				t.Fatalf("adopted fill %+v", f.Fill)
+			}
+		}
+	}
+	if byHand != 1 || len(after) <= len(before)+1 {
+		t.Fatalf("fills before %d, after %d, by hand %d: want the hand trade adopted once and the rest closed", len(before), len(after), byHand)
+	}
+	if p.State != pair.Closed || !p.PerpQty.IsZero() || !r.alerted("liquidation") {
+		t.Fatalf("after reconcile: %s spot %s perp %s, alerts %+v; want closed with a critical alert", p.State, p.SpotQty, p.PerpQty, r.alerts)
+	}
+	if spot, perp := r.venueLegs(); !perp.IsZero() || spot.GreaterThanOrEqual(d("0.00001")) {
+		t.Fatalf("venue after reconcile: spot %s perp %s", spot, perp)
+	}
+}

@@ -3,7 +3,6 @@ package executor
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/shopspring/decimal"
 
@@ -191,50 +190,29 @@ func (e *Executor) Reconcile(ctx context.Context, pairID int64, why string) (pai
 	if err != nil {
 		return p, err
 	}
-	recorded, err := e.j.Fills(ctx, e.account.ID, 0)
-	if err != nil {
-		return p, err
-	}
-	known := make(map[string]bool, len(recorded))
-	for _, f := range recorded {
-		if f.Venue == exchange.Futures && f.Symbol == p.Symbol {
-			known[f.TradeID] = true
-		}
-	}
 	trades, err := e.venue.Trades(ctx, exchange.Futures, p.Symbol, p.CreatedAt)
 	if err != nil {
 		return p, fmt.Errorf("pair %d: reading the venue's %s trades: %w", p.ID, p.Symbol, err)
 	}
 	if p.Direction == pair.Reverse {
 		// The cross-margin wallet is carry's too: a margin liquidation buys the borrowed asset back there.
-		for _, f := range recorded {
-			if f.Venue == exchange.Margin && f.Symbol == p.Symbol {
-				known["margin/"+f.TradeID] = true
-			}
-		}
 		mt, err := e.venue.Trades(ctx, exchange.Margin, p.Symbol, p.CreatedAt)
 		if err != nil {
 			return p, fmt.Errorf("pair %d: reading the venue's %s margin trades: %w", p.ID, p.Symbol, err)
 		}
-		for _, t := range mt {
-			if !known["margin/"+t.TradeID] {
-				t.TradeID = "margin/" + t.TradeID
-				trades = append(trades, t)
-			}
-		}
+		trades = append(trades, mt...)
+	}
+	// Every trade is offered to the journal; only those it did not hold (unique per venue, symbol and trade
+	// id, whichever pair recorded them) are new: those are adopted.
+	adoptedTrades, err := e.j.InsertFills(ctx, e.account.ID, p.ID, trades)
+	if err != nil {
+		return p, fmt.Errorf("pair %d: adopting the venue's trades: %w", p.ID, err)
 	}
 	adopted := decimal.Zero
-	for _, t := range trades {
-		if known[t.TradeID] {
-			continue
-		}
-		t.TradeID = strings.TrimPrefix(t.TradeID, "margin/")
-		if _, err := e.j.InsertFill(ctx, e.account.ID, p.ID, t); err != nil {
-			return p, err
-		}
+	for _, t := range adoptedTrades {
 		adopted = adopted.Add(t.Qty)
-		e.log.Warn().Int64("pair", p.ID).Str("trade", t.TradeID).Str("client_id", t.ClientID).Str("side", string(t.Side)).
-			Str("qty", t.Qty.String()).Str("price", t.Price.String()).Msg("adopted a perp trade carry did not place")
+		e.log.Warn().Int64("pair", p.ID).Str("venue", string(t.Venue)).Str("trade", t.TradeID).Str("client_id", t.ClientID).
+			Str("side", string(t.Side)).Str("qty", t.Qty.String()).Str("price", t.Price.String()).Msg("adopted a trade carry did not place")
 	}
 	if err := e.refresh(ctx, &p, m); err != nil {
 		return p, err

@@ -107,7 +107,7 @@ var transitions = map[State]map[State]bool{
 	Opening:   {Opening: true, Open: true, Repairing: true, Closed: true, Halted: true},
 	Open:      {Closing: true, Repairing: true, Halted: true},
 	Closing:   {Closing: true, Closed: true, Open: true, Repairing: true, Halted: true},
-	Repairing: {Repairing: true, Open: true, Closed: true, Halted: true},
+	Repairing: {Repairing: true, Open: true, Closing: true, Closed: true, Halted: true},
 	Halted:    {Closing: true, Open: true, Repairing: true, Closed: true},
 	Closed:    {},
 }

@@ -12,7 +12,7 @@ var legal = map[[2]State]bool{
 	{Opening, Opening}: true, {Opening, Open}: true, {Opening, Repairing}: true, {Opening, Closed}: true, {Opening, Halted}: true,
 	{Open, Closing}: true, {Open, Repairing}: true, {Open, Halted}: true,
 	{Closing, Closing}: true, {Closing, Closed}: true, {Closing, Open}: true, {Closing, Repairing}: true, {Closing, Halted}: true,
-	{Repairing, Repairing}: true, {Repairing, Open}: true, {Repairing, Closed}: true, {Repairing, Halted}: true,
+	{Repairing, Repairing}: true, {Repairing, Open}: true, {Repairing, Closing}: true, {Repairing, Closed}: true, {Repairing, Halted}: true,
 	{Halted, Closing}: true, {Halted, Open}: true, {Halted, Repairing}: true, {Halted, Closed}: true,
 }
 
