@@ -85,7 +85,7 @@ func (c *Client) futuresTrades(ctx context.Context, symbol string, since time.Ti
 			return out, fmt.Errorf("futures trades of %s since %s: more than %d requests", symbol, since, n)
 		}
 		to := from.Add(futuresTradeWindow)
-		batch, _, err := c.tradesPage(ctx, exchange.Futures, symbol, from, to.Add(-time.Millisecond), 0)
+		batch, err := c.futuresPage(ctx, symbol, from, to.Add(-time.Millisecond))
 		if err != nil {
 			return out, err
 		}
@@ -116,43 +116,50 @@ const (
 	maxTradeWindows     = 400 // a year of spot windows
 )
 
-// tradesPage reads one page of a venue's trades of symbol: from trade fromID on, or when fromID is 0 from
-// since (to until, when set). next is the trade id the following page starts at.
+// futuresPage reads one page of USDⓈ-M trades of symbol between since and until, by time only (go-binance
+// sends userTrades' fromId as "fromID", which Binance does not read: futures trades are never paged by id).
+func (c *Client) futuresPage(ctx context.Context, symbol string, since, until time.Time) ([]exchange.Fill, error) {
+	var p nums
+	var trades []*futures.AccountTrade
+	err := c.do(ctx, "futures trades of "+symbol, true, func(ctx context.Context, a *apis) error {
+		var err error
+		trades, err = a.fut.NewListAccountTradeService().Symbol(symbol).Limit(tradesPage).StartTime(since.UnixMilli()).
+			EndTime(until.UnixMilli()).Do(ctx, futures.WithRecvWindow(c.recvWindow()))
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	var fills []exchange.Fill
+	for _, t := range trades {
+		if t != nil {
+			fills = append(fills, futuresFill(&p, symbol, "", t))
+		}
+	}
+	return fills, p.err
+}
+
+// tradesPage reads one page of a spot or margin venue's trades of symbol: from trade fromID on, or when
+// fromID is 0 from since (to until, when set). next is the trade id the following page starts at.
 func (c *Client) tradesPage(ctx context.Context, venue exchange.Venue, symbol string, since, until time.Time, fromID int64) (fills []exchange.Fill, next int64, err error) {
 	var p nums
 	next = fromID
-	if venue == exchange.Futures {
-		var trades []*futures.AccountTrade
-		err = c.do(ctx, "futures trades of "+symbol, true, func(ctx context.Context, a *apis) error {
-			var err error
-			trades, err = pageFrom(a.fut.NewListAccountTradeService().Symbol(symbol).Limit(tradesPage), fromID, since, until).
-				Do(ctx, futures.WithRecvWindow(c.recvWindow()))
-			return err
-		})
-		for _, t := range trades {
-			if t != nil {
-				fills = append(fills, futuresFill(&p, symbol, "", t))
-				next = max(next, t.ID+1)
-			}
+	var trades []*binance.TradeV3
+	err = c.do(ctx, string(venue)+" trades of "+symbol, true, func(ctx context.Context, a *apis) error {
+		var err error
+		if venue == exchange.Margin {
+			trades, err = pageFrom(a.spot.NewListMarginTradesService().Symbol(symbol).Limit(tradesPage), fromID, since, until).
+				Do(ctx, binance.WithRecvWindow(c.recvWindow()))
+		} else {
+			trades, err = pageFrom(a.spot.NewListTradesService().Symbol(symbol).Limit(tradesPage), fromID, since, until).
+				Do(ctx, binance.WithRecvWindow(c.recvWindow()))
 		}
-	} else {
-		var trades []*binance.TradeV3
-		err = c.do(ctx, string(venue)+" trades of "+symbol, true, func(ctx context.Context, a *apis) error {
-			var err error
-			if venue == exchange.Margin {
-				trades, err = pageFrom(a.spot.NewListMarginTradesService().Symbol(symbol).Limit(tradesPage), fromID, since, until).
-					Do(ctx, binance.WithRecvWindow(c.recvWindow()))
-			} else {
-				trades, err = pageFrom(a.spot.NewListTradesService().Symbol(symbol).Limit(tradesPage), fromID, since, until).
-					Do(ctx, binance.WithRecvWindow(c.recvWindow()))
-			}
-			return err
-		})
-		for _, t := range trades {
-			if t != nil {
-				fills = append(fills, spotFill(&p, venue, symbol, "", t))
-				next = max(next, t.ID+1)
-			}
+		return err
+	})
+	for _, t := range trades {
+		if t != nil {
+			fills = append(fills, spotFill(&p, venue, symbol, "", t))
+			next = max(next, t.ID+1)
 		}
 	}
 	if err != nil {

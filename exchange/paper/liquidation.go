@@ -143,6 +143,7 @@ func (v *Venue) liquidate(ps []*position, trigger decimal.Decimal) {
 		if err != nil || mm.IsNegative() {
 			mm = decimal.Zero
 		}
+		mm = mm.Round(amountPlaces) // the clearance fee is booked like every other amount
 		equity := v.free(exchange.Futures, v.cfg.Quote).Add(realized)
 		if p.isolated {
 			equity = p.isoWallet.Add(realized)

@@ -314,7 +314,7 @@ func (v *Venue) marginBeforeApply(ev *exchange.Event) {
 	if v.broken != nil {
 		return
 	}
-	if err := v.accrueBackground(now); err != nil {
+	if err := v.accrue(context.Background(), now); err != nil {
 		return
 	}
 	v.checkMarginLevel(now)
@@ -355,47 +355,30 @@ func (v *Venue) charges(now time.Time) []chargeRec {
 	return out
 }
 
-// accrue journals the charges due up to now. Called with v.mu held.
-func (v *Venue) accrue(ctx context.Context, now time.Time) error {
-	return v.commitCharges(ctx, now, v.charges(now))
-}
-
-func (v *Venue) commitCharges(ctx context.Context, now time.Time, cs []chargeRec) error {
+// accrue journals the interest charges due up to now (none due: no journal append and no timer, which
+// matters since Apply runs it on every market event while something is borrowed). The append outlives
+// parent's cancellation, bounded by JournalTimeout. Called with v.mu held.
+func (v *Venue) accrue(parent context.Context, now time.Time) error {
+	cs := v.charges(now)
 	if len(cs) == 0 {
 		return nil
 	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(parent), v.cfg.JournalTimeout)
+	defer cancel()
 	if err := v.commit(ctx, KindInterest, now, &interestRec{Charges: cs}); err != nil {
 		return fmt.Errorf("paper margin interest: %w", err)
 	}
 	return nil
 }
 
-// accrueBackground is accrue for Apply, which has no context. The journal append's context (a timer) is
-// made only when a charge is due: this runs on every market event.
-func (v *Venue) accrueBackground(now time.Time) error {
-	cs := v.charges(now)
-	if len(cs) == 0 {
-		return nil
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), v.cfg.JournalTimeout)
-	defer cancel()
-	return v.commitCharges(ctx, now, cs)
-}
-
-// accrueNow catches up to the clock for a call with a context (the journal append outlives ctx's
-// cancellation, bounded by JournalTimeout). Every margin call starts with it: a broken venue refuses.
+// accrueNow catches up to the clock for a call with a context. Every margin call starts with it: a broken
+// venue refuses.
 func (v *Venue) accrueNow(ctx context.Context) (time.Time, error) {
 	if v.broken != nil {
 		return time.Time{}, v.brokenErr()
 	}
 	now := v.clk.Now().UTC()
-	cs := v.charges(now)
-	if len(cs) == 0 {
-		return now, nil
-	}
-	jctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), v.cfg.JournalTimeout)
-	defer cancel()
-	return now, v.commitCharges(jctx, now, cs)
+	return now, v.accrue(ctx, now)
 }
 
 // Valuation.

@@ -1,10 +1,11 @@
 package paper
 
 import (
+	"cmp"
 	"context"
 	"fmt"
-	"sort"
-	"strconv"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/carry-trading/carry/exchange"
@@ -29,13 +30,9 @@ func (v *Venue) Trades(_ context.Context, venue exchange.Venue, symbol string, s
 			}
 		}
 	}
-	sort.Slice(out, func(i, j int) bool {
-		if !out[i].Time.Equal(out[j].Time) {
-			return out[i].Time.Before(out[j].Time)
-		}
-		a, _ := strconv.ParseInt(out[i].TradeID, 10, 64)
-		b, _ := strconv.ParseInt(out[j].TradeID, 10, 64)
-		return a < b
+	// Time order, then trade id order (the venue's ids are decimal sequence numbers: a shorter id is older).
+	slices.SortFunc(out, func(a, b exchange.Fill) int {
+		return cmp.Or(a.Time.Compare(b.Time), cmp.Compare(len(a.TradeID), len(b.TradeID)), strings.Compare(a.TradeID, b.TradeID))
 	})
 	return out, nil
 }
