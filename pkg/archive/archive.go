@@ -1,6 +1,7 @@
 package archive
 
 import (
+	"slices"
 	"context"
 	"errors"
 	"fmt"
@@ -246,11 +247,13 @@ type Progress struct {
 	Done, Files int
 }
 
-var (
-	symbolRE   = regexp.MustCompile(`^[A-Z0-9]{2,30}$`)
-	intervalOK = map[string]bool{"1s": true, "1m": true, "3m": true, "5m": true, "15m": true, "30m": true, "1h": true,
-		"2h": true, "4h": true, "6h": true, "8h": true, "12h": true, "1d": true, "3d": true, "1w": true}
-)
+// Intervals are the archive's kline intervals, shortest first (1s: spot only). Read only.
+var Intervals = []string{"1s", "1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "8h", "12h", "1d", "3d", "1w"}
+
+var symbolRE = regexp.MustCompile(`^[A-Z0-9]{2,30}$`)
+
+// ValidSymbol reports whether s can be an archive symbol (2 to 30 capital letters and digits).
+func ValidSymbol(s string) bool { return symbolRE.MatchString(s) }
 
 // normalize validates the request and fills its defaults.
 func (r Request) normalize() (Request, error) {
@@ -275,7 +278,7 @@ func (r Request) normalize() (Request, error) {
 	seen := map[string]bool{}
 	for _, s := range r.Symbols {
 		s = strings.ToUpper(strings.TrimSpace(s))
-		if !symbolRE.MatchString(s) {
+		if !ValidSymbol(s) {
 			problems = append(problems, fmt.Sprintf("symbol %q is not like BTCUSDT", s))
 			continue
 		}
@@ -293,7 +296,7 @@ func (r Request) normalize() (Request, error) {
 	if r.Interval == "" {
 		r.Interval = DefaultInterval
 	}
-	if !intervalOK[r.Interval] {
+	if !slices.Contains(Intervals, r.Interval) {
 		problems = append(problems, fmt.Sprintf("interval %q is not one of 1s 1m 3m 5m 15m 30m 1h 2h 4h 6h 8h 12h 1d 3d 1w",
 			r.Interval))
 	}

@@ -389,7 +389,8 @@ func TestCancelThenResume(t *testing.T) {
 		t.Error("a canceled file was laid out")
 	}
 
-	// The next run continues where the first stopped.
+	// The next run continues where the first stopped (counted once the first run's request has ended).
+	srv.WaitIdle()
 	served := srv.Served(zp)
 	rep, err = Fetch(context.Background(), req, nil)
 	if err != nil {

@@ -21,6 +21,8 @@ type Server struct {
 	closeOnce sync.Once
 
 	mu          sync.Mutex
+	idle        *sync.Cond        // signalled (on mu) when a request ends
+	active      int               // requests being served
 	files       map[string][]byte // URL path → body
 	ignoreRange bool
 	requests    map[string]int   // requests per path
@@ -42,6 +44,7 @@ func NewServer(t testing.TB, files map[string][]byte) *Server {
 	s := &Server{quit: make(chan struct{}), files: make(map[string][]byte, len(files)), requests: map[string]int{},
 		ranged: map[string]int{}, served: map[string]int64{}, corruptOnce: map[string]bool{}, stall: map[string]int64{},
 		fail503: map[string]int{}, stalled: make(chan string, stalledBuffer)}
+	s.idle = sync.NewCond(&s.mu)
 	for p, body := range files {
 		s.files[p] = body
 	}
@@ -123,6 +126,16 @@ func (s *Server) Ranged(p string) int {
 	return s.ranged[p]
 }
 
+// WaitIdle waits until no request is being served: a client that gave up on a body may return before the
+// server has finished writing (and counting) it.
+func (s *Server) WaitIdle() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for s.active > 0 {
+		s.idle.Wait()
+	}
+}
+
 // Served is the number of body bytes written for path p.
 func (s *Server) Served(p string) int64 {
 	s.mu.Lock()
@@ -151,6 +164,7 @@ func (s *Server) Reset() {
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	p := r.URL.Path
 	s.mu.Lock()
+	s.active++
 	s.requests[p]++
 	if r.Header.Get("Range") != "" {
 		s.ranged[p]++
@@ -174,6 +188,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	defer func() {
 		s.mu.Lock()
 		s.served[p] += n
+		s.active--
+		s.idle.Broadcast()
 		s.mu.Unlock()
 	}()
 	switch {
