@@ -11,7 +11,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -88,7 +88,7 @@ was laid out.`,
 	f.StringVar(&o.symbols, "symbols", "", "comma-separated symbols, e.g. BTCUSDT,ETHUSDT (default: universe.symbols)")
 	f.StringVar(&o.from, "from", "", "first month, YYYY-MM (required)")
 	f.StringVar(&o.to, "to", "", "last month, YYYY-MM, inclusive (default: the last complete month)")
-	f.StringVar(&o.interval, "interval", archive.DefaultInterval, "kline interval: "+strings.Join(klineIntervals, ", "))
+	f.StringVar(&o.interval, "interval", archive.DefaultInterval, "kline interval: "+strings.Join(archive.Intervals, ", "))
 	f.StringVar(&o.kinds, "kinds", "spot,perp,funding", "comma-separated kinds of files: spot, perp, funding")
 	f.StringVar(&o.dir, "dir", "", "directory to lay the CSV files out in (default: backtest.data_dir)")
 	f.StringVar(&o.baseURL, "base-url", archive.DefaultBaseURL, "the archive's base URL (a mirror)")
@@ -97,16 +97,13 @@ was laid out.`,
 	return cmd
 }
 
-// klineIntervals are the archive's kline intervals (1s: spot only).
-var klineIntervals = []string{"1s", "1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "8h", "12h", "1d", "3d", "1w"}
-
-var symbolLike = regexp.MustCompile(`^[A-Z0-9]{2,30}$`)
-
 // kindNames maps the command's kind names to the archive's, in the order files are fetched.
-var kindNames = []struct {
+var kindNames = []kindEntry{{"spot", archive.Spot}, {"perp", archive.Perp}, {"funding", archive.Funding}}
+
+type kindEntry struct {
 	name string
 	kind archive.Kind
-}{{"spot", archive.Spot}, {"perp", archive.Perp}, {"funding", archive.Funding}}
+}
 
 func kindName(k archive.Kind) string {
 	for _, kn := range kindNames {
@@ -128,9 +125,9 @@ func (o dataFetchOpts) request(cfg *config.Config, now time.Time) (archive.Reque
 			s = strings.ToUpper(strings.TrimSpace(s))
 			switch {
 			case s == "":
-			case !symbolLike.MatchString(s):
+			case !archive.ValidSymbol(s):
 				bad("--symbols: %q is not a Binance symbol; use names like BTCUSDT", s)
-			case !contains(req.Symbols, s):
+			case !slices.Contains(req.Symbols, s):
 				req.Symbols = append(req.Symbols, s)
 			}
 		}
@@ -174,33 +171,30 @@ func (o dataFetchOpts) request(cfg *config.Config, now time.Time) (archive.Reque
 		bad("--to %s is before --from %s: give the first month in --from and the last in --to", req.To, req.From)
 	}
 
-	if !contains(klineIntervals, o.interval) {
-		bad("--interval %q: use one of %s (carry backtest's shipped data is 1h)", o.interval, strings.Join(klineIntervals, ", "))
+	if !slices.Contains(archive.Intervals, o.interval) {
+		bad("--interval %q: use one of %s (carry backtest's shipped data is 1h)", o.interval, strings.Join(archive.Intervals, ", "))
 	}
 
+	asked := map[string]bool{}
 	for _, k := range strings.Split(o.kinds, ",") {
 		k = strings.ToLower(strings.TrimSpace(k))
 		if k == "fundingrate" || k == "funding-rate" {
 			k = "funding"
 		}
-		found := false
-		for _, kn := range kindNames {
-			if kn.name == k {
-				found = true
-				if !containsKind(req.Kinds, kn.kind) {
-					req.Kinds = append(req.Kinds, kn.kind)
-				}
-			}
-		}
-		if !found && k != "" {
+		if !slices.ContainsFunc(kindNames, func(kn kindEntry) bool { return kn.name == k }) && k != "" {
 			bad("--kinds: %q is not a kind; use spot, perp and/or funding, e.g. --kinds spot,perp,funding", k)
+		}
+		asked[k] = true
+	}
+	for _, kn := range kindNames { // in the order files are fetched
+		if asked[kn.name] {
+			req.Kinds = append(req.Kinds, kn.kind)
 		}
 	}
 	if len(req.Kinds) == 0 && !strings.Contains(strings.Join(problems, "\n"), "--kinds") {
 		bad("--kinds %q: list at least one of spot, perp, funding", o.kinds)
 	}
-	sort.Slice(req.Kinds, func(i, j int) bool { return kindOrder(req.Kinds[i]) < kindOrder(req.Kinds[j]) })
-	if o.interval == "1s" && containsKind(req.Kinds, archive.Perp) {
+	if o.interval == "1s" && slices.Contains(req.Kinds, archive.Perp) {
 		bad("--interval 1s: the archive has 1s klines for spot only; use 1m or longer with perp (or --kinds spot)")
 	}
 
@@ -221,24 +215,6 @@ func (o dataFetchOpts) request(cfg *config.Config, now time.Time) (archive.Reque
 		return req, errors.New(strings.Join(problems, "\n"))
 	}
 	return req, nil
-}
-
-func containsKind(ks []archive.Kind, k archive.Kind) bool {
-	for _, x := range ks {
-		if x == k {
-			return true
-		}
-	}
-	return false
-}
-
-func kindOrder(k archive.Kind) int {
-	for i, kn := range kindNames {
-		if kn.kind == k {
-			return i
-		}
-	}
-	return len(kindNames)
 }
 
 // checkDataDir refuses a directory where the backtest's replay would read the fetched files together with
@@ -270,12 +246,12 @@ func checkDataDir(req archive.Request) error {
 			continue
 		}
 		for _, re := range monthly {
-			if m := re.FindStringSubmatch(name); m != nil && contains(req.Symbols, m[1]) && !isMonth.MatchString(m[2]) {
+			if m := re.FindStringSubmatch(name); m != nil && slices.Contains(req.Symbols, m[1]) && !isMonth.MatchString(m[2]) {
 				mixed = append(mixed, name)
 			}
 		}
 		if parts := strings.Split(name, "-"); len(parts) >= 4 && (parts[1] == "spot" || parts[1] == "perp") &&
-			parts[2] != req.Interval && (containsKind(req.Kinds, archive.Spot) || containsKind(req.Kinds, archive.Perp)) {
+			parts[2] != req.Interval && (slices.Contains(req.Kinds, archive.Spot) || slices.Contains(req.Kinds, archive.Perp)) {
 			otherIntervals = append(otherIntervals, name)
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -90,7 +91,7 @@ func checkCSVs(t *testing.T, dir string, files []dfFile, absent ...string) {
 	t.Helper()
 	for _, f := range files {
 		got, err := os.ReadFile(filepath.Join(dir, f.csvName))
-		if contains(absent, f.csvName) {
+		if slices.Contains(absent, f.csvName) {
 			if err == nil {
 				t.Errorf("%s was laid out", f.csvName)
 			}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"time"
 
@@ -206,7 +207,7 @@ func liveInstruments(ctx context.Context, client *binance.Client, symbols []stri
 			return nil, nil, nil, err
 		}
 		for _, in := range all {
-			if contains(symbols, in.Symbol) {
+			if slices.Contains(symbols, in.Symbol) {
 				out = append(out, in)
 			}
 		}
@@ -302,19 +303,10 @@ func parseRange(from, to string) (time.Time, time.Time, error) {
 	return f, t, nil
 }
 
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
 func difference(a, b []string) []string {
 	var out []string
 	for _, x := range a {
-		if !contains(b, x) {
+		if !slices.Contains(b, x) {
 			out = append(out, x)
 		}
 	}
