@@ -249,6 +249,9 @@ func (a *app) runBacktest(ctx context.Context, o backtestOpts, progress io.Write
 	if rec.readFailures > 0 {
 		run.Meta.Notes = append(run.Meta.Notes, fmt.Sprintf("equity samples: %d wallet readings failed; those samples repeat the last complete reading", rec.readFailures))
 	}
+	if rec.markFailures > 0 {
+		run.Meta.Notes = append(run.Meta.Notes, fmt.Sprintf("equity samples: %d perp marks could not be read; those samples leave the position's unrealised PnL out", rec.markFailures))
+	}
 	if !o.noBaseline {
 		run.Baseline = &b.res.Book
 		run.Meta.Notes = append(run.Meta.Notes, "baseline: one pair of constant quantity held the whole span, its margin assumed always sufficient (never liquidated)")

@@ -25,29 +25,28 @@ import (
 // the writer's goroutine with the context given to newBackgroundWriter (the backtest's: cancelling it fails
 // the remaining writes, and the backtest then fails).
 
-// backgroundWriter runs writes in order on one goroutine (started at the first write).
+// backgroundWriter runs writes in order on one goroutine.
 type backgroundWriter struct {
-	ctx  context.Context
-	jobs chan func(context.Context) error // nil until the first write, and after stop
-	done chan struct{}                    // closed when the goroutine has returned
-	mu   sync.Mutex
-	err  error // the first failed write
+	ctx      context.Context
+	jobs     chan func(context.Context) error
+	done     chan struct{} // closed when the goroutine has returned
+	stopOnce sync.Once
+	mu       sync.Mutex
+	err      error // the first failed write
 }
 
-func newBackgroundWriter(ctx context.Context) *backgroundWriter { return &backgroundWriter{ctx: ctx} }
-
-// do queues a write (waiting when the writer is far behind).
-func (w *backgroundWriter) do(write func(context.Context) error) {
-	if w.jobs == nil {
-		w.jobs, w.done = make(chan func(context.Context) error, 64), make(chan struct{})
-		go w.run(w.jobs, w.done)
-	}
-	w.jobs <- write
+func newBackgroundWriter(ctx context.Context) *backgroundWriter {
+	w := &backgroundWriter{ctx: ctx, jobs: make(chan func(context.Context) error, 64), done: make(chan struct{})}
+	go w.run()
+	return w
 }
 
-func (w *backgroundWriter) run(jobs <-chan func(context.Context) error, done chan<- struct{}) {
-	defer close(done)
-	for write := range jobs {
+// do queues a write (waiting when the writer is far behind). Not after stop.
+func (w *backgroundWriter) do(write func(context.Context) error) { w.jobs <- write }
+
+func (w *backgroundWriter) run() {
+	defer close(w.done)
+	for write := range w.jobs {
 		if w.failed() != nil {
 			continue // drain: the run stops at its next record
 		}
@@ -66,13 +65,12 @@ func (w *backgroundWriter) failed() error {
 	return w.err
 }
 
-// stop waits for every queued write and returns the first failure. Later writes start a new goroutine.
+// stop waits for every queued write and returns the first failure; calling it again returns the same.
 func (w *backgroundWriter) stop() error {
-	if w.jobs != nil {
+	w.stopOnce.Do(func() {
 		close(w.jobs)
 		<-w.done
-		w.jobs = nil
-	}
+	})
 	return w.failed()
 }
 

@@ -34,6 +34,7 @@ type recorder struct {
 	held                    map[int64]pair.Pair
 	liquidations            int
 	readFailures            int // wallet readings that failed (samples kept the last complete one)
+	markFailures            int // perp marks that could not be read (those samples leave the position's PnL out)
 
 	// Between changes (a fill, funding, a transfer, a risk action, a loan charge) only prices move: the
 	// wallets' cash, the base assets held and the perp positions are read from the venue after a change and
@@ -46,7 +47,6 @@ type recorder struct {
 	cash                               decimal.Decimal     // quote asset in every wallet (futures: the wallet, not its unrealised PnL)
 	base                               []holding           // assets held net of loans (non-zero)
 	perps                              []exchange.Position // quantity and entry of each perp position
-	mids                               map[string]midPrice // the last spot mid per symbol
 	sums                               [4]exact.Sum        // a sample's equity, notional and the pairs' notionals
 	cashSum                            exact.Sum           // cash, for the samples (redone when cashDirty)
 	cashDirty                          bool
@@ -54,7 +54,7 @@ type recorder struct {
 
 func newRecorder(name string, capital decimal.Decimal, venue *paper.Venue, book *signals.Book, quote string) *recorder {
 	return &recorder{book: &report.Book{Name: name, Capital: capital}, venue: venue, signals: book, quote: quote, every: time.Hour,
-		opened: map[int64]bool{}, held: map[int64]pair.Pair{}, changed: true, totalsDirty: true, mids: map[string]midPrice{}}
+		opened: map[int64]bool{}, held: map[int64]pair.Pair{}, changed: true, totalsDirty: true}
 }
 
 // holding is a base asset the wallets hold (net of loans) and the spot symbol that prices it.
@@ -83,15 +83,14 @@ func (r *recorder) OnEvent(ev *exchange.Event) {
 
 func (r *recorder) OnPair(p pair.Pair) {
 	r.changed = true
-	px := r.spotPrice(p.Symbol)
 	switch {
 	case p.State == pair.Open && !r.opened[p.ID]:
 		r.opened[p.ID] = true
 		r.mark(report.Marker{Time: p.UpdatedAt, Kind: report.MarkOpen, Symbol: p.Symbol, PairID: p.ID, Direction: p.Direction,
-			Amount: p.PerpQty.Mul(px), Reason: p.Reason})
+			Amount: p.PerpQty.Mul(r.spotPrice(p.Symbol)), Reason: p.Reason})
 	case p.State == pair.Closed && r.opened[p.ID]:
 		r.mark(report.Marker{Time: p.UpdatedAt, Kind: report.MarkClose, Symbol: p.Symbol, PairID: p.ID, Direction: p.Direction,
-			Amount: r.held[p.ID].PerpQty.Mul(px), Reason: p.Reason})
+			Amount: r.held[p.ID].PerpQty.Mul(r.spotPrice(p.Symbol)), Reason: p.Reason})
 	}
 	if p.State == pair.Closed {
 		delete(r.held, p.ID)
@@ -201,10 +200,13 @@ func (r *recorder) sample(at time.Time) {
 		}
 	}
 	for _, p := range r.perps {
-		if m, err := r.venue.Mark(context.Background(), p.Symbol); err == nil {
-			eq.AddMul(p.Qty, m.Mark) // the unrealised PnL: qty × (mark − entry)
-			eq.SubMul(p.Qty, p.EntryPrice)
+		m, err := r.venue.Mark(context.Background(), p.Symbol)
+		if err != nil {
+			r.markFailures++ // valued without this position's unrealised PnL; the report says how often
+			continue
 		}
+		eq.AddMul(p.Qty, m.Mark) // the unrealised PnL: qty × (mark − entry)
+		eq.SubMul(p.Qty, p.EntryPrice)
 	}
 	// The notional held, and the symbol holding the most of it.
 	notional, n, biggest := &r.sums[1], &r.sums[2], &r.sums[3]
@@ -292,18 +294,12 @@ func (r *recorder) readWallets() {
 	r.cash, r.base, r.perps, r.changed, r.cashDirty = cash.Add(fa.WalletBalance), held, perps, false, true
 }
 
-// spotPrice is the spot mid of a symbol from the signals (zero when unknown), computed once per quote.
+// spotPrice is the spot mid of a symbol from the signals (zero when unknown).
 func (r *recorder) spotPrice(symbol string) decimal.Decimal {
-	q, ok := r.spotQuote(symbol)
-	if !ok {
-		return decimal.Zero
+	if q, ok := r.spotQuote(symbol); ok {
+		return q.Mid()
 	}
-	if m, ok := r.mids[symbol]; ok && m.bid.Equal(q.Bid) && m.ask.Equal(q.Ask) {
-		return m.mid
-	}
-	m := midPrice{bid: q.Bid, ask: q.Ask, mid: q.Mid()}
-	r.mids[symbol] = m
-	return m.mid
+	return decimal.Zero
 }
 
 // spotQuote is the spot quote of a symbol from the signals (false when unknown or not two-sided).
@@ -314,9 +310,6 @@ func (r *recorder) spotQuote(symbol string) (exchange.Quote, bool) {
 	}
 	return sg.Spot, true
 }
-
-// midPrice is a spot mid and the quote it was computed from.
-type midPrice struct{ bid, ask, mid decimal.Decimal }
 
 // recordingJournal is the store with fees counted as fills are recorded (the recorder's fee series).
 type recordingJournal struct {
