@@ -47,52 +47,43 @@ type CommandQueue interface {
 	ClaimCommand(ctx context.Context, accountID int64, at time.Time) (store.Command, bool, error)
 	FinishCommand(ctx context.Context, id int64, status, result string, at time.Time) error
 	RunningCommands(ctx context.Context, accountID int64) ([]store.Command, error)
+	ExpireCommands(ctx context.Context, accountID int64, before time.Time, result string, at time.Time) ([]store.Command, error)
 }
 
 // StoreCommands runs commands from the commands table.
 type StoreCommands struct {
 	Queue CommandQueue
 	// Since: commands queued before it were addressed to an earlier holder of the account (a bot that
-	// stopped, or a CLI that died, before running them); they are expired, never run. Zero means when this
-	// process started: a command queued earlier cannot have been meant for it. (Compared with the command's
-	// created_at, the database's clock: a skew between the hosts shifts the boundary by as much.)
+	// stopped, or a CLI that died, before running them); they are expired, never run. Zero expires nothing.
+	// (Compared with the command's created_at, the database's clock: a skew between the hosts shifts the
+	// boundary by as much.)
 	Since time.Time
+	swept bool // the commands left by an earlier holder were dealt with (at the first Run)
 }
 
-// processStart is when this process started (package initialisation), StoreCommands' default boundary.
-var processStart = time.Now()
-
-// Run claims and executes pending commands one by one, in the order they were queued. A command queued
-// before this bot (Since) is expired instead: nobody is waiting for it any more, and an old unwind must not
-// fire hours later. A command left running by a bot that stopped mid-command is finished as failed with a
-// note (its effects, if any, were reconciled at start-up).
-func (c StoreCommands) Run(ctx context.Context, e *Engine) error {
+// Run claims and executes pending commands one by one, in the order they were queued. At its first call it
+// deals with what an earlier holder of the account left: a command queued before Since is expired (nobody
+// is waiting for it any more, and an old unwind must not fire hours later), and a command left running by a
+// bot that stopped mid-command is finished as failed with a note (its effects, if any, were reconciled at
+// start-up).
+func (c *StoreCommands) Run(ctx context.Context, e *Engine) error {
 	acct := e.Exec.Account().ID
-	stale, err := c.Queue.RunningCommands(ctx, acct)
-	if err != nil {
-		return err
-	}
-	for _, cmd := range stale {
-		if cmd.StartedAt.Before(e.started) {
-			_ = c.Queue.FinishCommand(ctx, cmd.ID, store.CommandFailed, "interrupted: the bot stopped while running it; check status and submit it again", e.Clock.Now())
+	if !c.swept {
+		if err := c.sweep(ctx, e, acct); err != nil {
+			return err
 		}
-	}
-	since := c.Since
-	if since.IsZero() {
-		since = processStart
+		c.swept = true
 	}
 	for {
 		cmd, ok, err := c.Queue.ClaimCommand(ctx, acct, e.Clock.Now())
 		if err != nil || !ok {
 			return err
 		}
-		if cmd.CreatedAt.Before(since) {
-			// Claimed (so no one else can run it) and finished at once: it never runs.
-			result := fmt.Sprintf("expired: queued at %s, before this bot started (%s), for an earlier bot that never ran it; not carried out",
-				cmd.CreatedAt.UTC().Format(time.RFC3339), since.UTC().Format(time.RFC3339))
-			e.Log.Warn().Int64("command", cmd.ID).Str("kind", cmd.Kind).RawJSON("args", jsonOrEmpty(cmd.Args)).Str("requested_by", cmd.RequestedBy).
-				Time("queued_at", cmd.CreatedAt).Msg("operator command expired: queued before this bot started, not carried out")
-			if err := c.Queue.FinishCommand(ctx, cmd.ID, store.CommandExpired, result, e.Clock.Now()); err != nil {
+		if cmd.CreatedAt.Before(c.Since) {
+			// Queued before Since yet still pending after the sweep (the hosts' clocks disagree): claimed (so
+			// no one else can run it) and finished at once: it never runs.
+			logExpired(e, cmd)
+			if err := c.Queue.FinishCommand(ctx, cmd.ID, store.CommandExpired, c.expiredResult(), e.Clock.Now()); err != nil {
 				return err
 			}
 			continue
@@ -226,6 +217,44 @@ func operatorName(by string) string {
 		return "operator"
 	}
 	return by
+}
+
+// sweep finishes the commands an earlier holder of the account left running, as failed, and expires those
+// queued before Since.
+func (c *StoreCommands) sweep(ctx context.Context, e *Engine, acct int64) error {
+	stale, err := c.Queue.RunningCommands(ctx, acct)
+	if err != nil {
+		return err
+	}
+	for _, cmd := range stale {
+		if cmd.StartedAt.Before(e.started) {
+			if err := c.Queue.FinishCommand(ctx, cmd.ID, store.CommandFailed, "interrupted: the bot stopped while running it; check status and submit it again", e.Clock.Now()); err != nil {
+				return err
+			}
+		}
+	}
+	if c.Since.IsZero() {
+		return nil
+	}
+	expired, err := c.Queue.ExpireCommands(ctx, acct, c.Since, c.expiredResult(), e.Clock.Now())
+	if err != nil {
+		return err
+	}
+	for _, cmd := range expired {
+		logExpired(e, cmd)
+	}
+	return nil
+}
+
+// expiredResult is the result an expired command is given.
+func (c *StoreCommands) expiredResult() string {
+	return fmt.Sprintf("expired: queued before this bot started (%s), for an earlier bot that never ran it; not carried out",
+		c.Since.UTC().Format(time.RFC3339))
+}
+
+func logExpired(e *Engine, cmd store.Command) {
+	e.Log.Warn().Int64("command", cmd.ID).Str("kind", cmd.Kind).RawJSON("args", jsonOrEmpty(cmd.Args)).Str("requested_by", cmd.RequestedBy).
+		Time("queued_at", cmd.CreatedAt).Msg("operator command expired: queued before this bot started, not carried out")
 }
 
 func (e *Engine) runCommands(ctx context.Context) error { return e.Commands.Run(ctx, e) }

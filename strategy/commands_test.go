@@ -38,7 +38,7 @@ func TestStoreCommandsExpireWhatWasQueuedBeforeTheBot(t *testing.T) {
 	time.Sleep(5 * time.Millisecond)
 	fresh := submit(strategy.CmdReduceOnly, "cli:new")
 
-	if err := (strategy.StoreCommands{Queue: r.st, Since: started}).Run(ctx, r.engine); err != nil {
+	if err := (&strategy.StoreCommands{Queue: r.st, Since: started}).Run(ctx, r.engine); err != nil {
 		t.Fatal(err)
 	}
 	if c := get(old); c.Status != store.CommandExpired || !strings.Contains(c.Result, "before this bot started") || c.FinishedAt.IsZero() {
@@ -52,7 +52,7 @@ func TestStoreCommandsExpireWhatWasQueuedBeforeTheBot(t *testing.T) {
 	}
 
 	resume := submit(strategy.CmdResume, "cli:new")
-	if err := (strategy.StoreCommands{Queue: r.st}).Run(ctx, r.engine); err != nil {
+	if err := (&strategy.StoreCommands{Queue: r.st}).Run(ctx, r.engine); err != nil {
 		t.Fatal(err)
 	}
 	if c := get(resume); c.Status != store.CommandDone || r.engine.State.Current() != strategy.StateActive {

@@ -7,7 +7,12 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 )
+
+// processStart is when this process started: operator commands queued earlier were addressed to an earlier
+// holder of the account and are expired, not run (strategy.StoreCommands.Since).
+var processStart = time.Now()
 
 func main() {
 	err := newRootCmd().Execute()

@@ -222,7 +222,8 @@ func (s *system) build(ctx context.Context) error {
 		Guard: s.guard, Observer: obs, Clock: s.clock, Sim: s.sim, Log: s.log, State: trading, Alert: s.alert,
 	})
 	if cfg.Mode != config.ModeBacktest {
-		s.engine.Commands = strategy.StoreCommands{Queue: s.countedStore()}
+		// Commands queued before this process started were meant for an earlier holder of the account.
+		s.engine.Commands = &strategy.StoreCommands{Queue: s.countedStore(), Since: processStart}
 		s.engine.ExitCounts = s.db.Store // a backtest never restarts: its counters stay in memory
 	}
 	s.guard.SetPairs(s.engine.Pairs)
@@ -524,6 +525,11 @@ func (c *countingStore) ClaimCommand(ctx context.Context, accountID int64, at ti
 
 func (c *countingStore) FinishCommand(ctx context.Context, id int64, status, result string, at time.Time) error {
 	return c.seen(c.Store.FinishCommand(ctx, id, status, result, at))
+}
+
+func (c *countingStore) ExpireCommands(ctx context.Context, accountID int64, before time.Time, result string, at time.Time) ([]store.Command, error) {
+	out, err := c.Store.ExpireCommands(ctx, accountID, before, result, at)
+	return out, c.seen(err)
 }
 
 func (c *countingStore) RunningCommands(ctx context.Context, accountID int64) ([]store.Command, error) {

@@ -145,16 +145,27 @@ func (s *Store) RunningCommands(ctx context.Context, accountID int64) ([]Command
 		[]any{accountID}, scanCommand)
 }
 
-// FinishCommand records a command's outcome.
+// FinishCommand records the outcome of a running command (ErrNotFound when no such command is running).
 func (s *Store) FinishCommand(ctx context.Context, id int64, status, result string, at time.Time) error {
-	tag, err := s.pool.Exec(ctx, "UPDATE commands SET status = $2, result = $3, finished_at = $4 WHERE id = $1", id, status, result, at)
+	tag, err := s.pool.Exec(ctx, "UPDATE commands SET status = $2, result = $3, finished_at = $4 WHERE id = $1 AND status = 'running'",
+		id, status, result, at)
 	if err != nil {
 		return fmt.Errorf("finishing command %d: %w", id, err)
 	}
 	if tag.RowsAffected() != 1 {
-		return fmt.Errorf("finishing command %d: %w", id, ErrNotFound)
+		return fmt.Errorf("finishing command %d: it is not running: %w", id, ErrNotFound)
 	}
 	return nil
+}
+
+// ExpireCommands expires, in one statement, the account's pending commands queued before before (with
+// result as the reason) and returns them: they never run, and a CLI cancelling one meanwhile sees it
+// expired, not started.
+func (s *Store) ExpireCommands(ctx context.Context, accountID int64, before time.Time, result string, at time.Time) ([]Command, error) {
+	return queryRows(ctx, s, "expired commands", `
+		UPDATE commands SET status = 'expired', result = $3, finished_at = $4
+		WHERE account_id = $1 AND status = 'pending' AND created_at < $2
+		RETURNING `+commandCols, []any{accountID, before, result, at}, scanCommand)
 }
 
 // GetCommand reads one command.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/carry-trading/carry/pkg/pgtest"
 	"github.com/carry-trading/carry/pkg/store"
@@ -163,4 +164,35 @@ func TestStatusCheckOfTheAccountLockOnlyLooks(t *testing.T) {
 		_, err := st.AccountLocked(ctx, "main", "paper")
 		return err
 	})
+}
+
+// ExpireCommands expires exactly the account's pending commands queued before the boundary, in one
+// statement; FinishCommand finishes only a running command.
+func TestExpireCommandsAndFinishOnlyRunning(t *testing.T) {
+	st, _ := pg.NewStore(t)
+	ctx := context.Background()
+	acct, _ := st.EnsureAccount(ctx, "main", "paper")
+	other, _ := st.EnsureAccount(ctx, "other", "paper")
+	old, _ := st.SubmitCommand(ctx, acct.ID, "halt", map[string]int{}, "cli")
+	elsewhere, _ := st.SubmitCommand(ctx, other.ID, "halt", map[string]int{}, "cli")
+	time.Sleep(5 * time.Millisecond)
+	boundary := time.Now()
+	time.Sleep(5 * time.Millisecond)
+	fresh, _ := st.SubmitCommand(ctx, acct.ID, "resume", map[string]int{}, "cli")
+
+	if err := st.FinishCommand(ctx, old, store.CommandDone, "done", t0); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("finishing a pending command: %v, want ErrNotFound (only a running command is finished)", err)
+	}
+	expired, err := st.ExpireCommands(ctx, acct.ID, boundary, "expired: too old", t0)
+	if err != nil || len(expired) != 1 || expired[0].ID != old || expired[0].Status != store.CommandExpired {
+		t.Fatalf("expired %+v, err %v; want only command %d", expired, err, old)
+	}
+	for id, want := range map[int64]string{old: store.CommandExpired, elsewhere: "pending", fresh: "pending"} {
+		if c, _ := st.GetCommand(ctx, id); c.Status != want {
+			t.Errorf("command %d: %s, want %s", id, c.Status, want)
+		}
+	}
+	if c, cancelled, _ := st.CancelCommand(ctx, old, "gave up", t0); cancelled || c.Status != store.CommandExpired {
+		t.Fatalf("cancelling an expired command: cancelled=%v status %s; want it left expired", cancelled, c.Status)
+	}
 }
