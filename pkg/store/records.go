@@ -119,24 +119,13 @@ func (s *Store) Fills(ctx context.Context, accountID, pairID int64) ([]FillRecor
 		})
 }
 
-// insertFunding stores a funding payment once per (account, tranId); fundingArgs are its arguments.
-const insertFunding = `
-		INSERT INTO funding_payments (account_id, pair_id, tran_id, symbol, amount, asset, rate, mark_price, position_qty, at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-		ON CONFLICT (account_id, tran_id) DO NOTHING`
-
-func fundingArgs(accountID, pairID int64, p exchange.FundingPayment) []any {
-	return []any{accountID, nullID(pairID), p.TranID, p.Symbol, p.Amount, p.Asset, nullDec(p.Rate), nullDec(p.MarkPrice),
-		nullDec(p.PositionQty), p.Time}
-}
-
 // InsertFunding stores a funding payment once per tranId and reports whether it was new.
 func (s *Store) InsertFunding(ctx context.Context, accountID, pairID int64, p exchange.FundingPayment) (bool, error) {
-	tag, err := s.pool.Exec(ctx, insertFunding, fundingArgs(accountID, pairID, p)...)
+	n, err := s.insertFunding(ctx, accountID, []FundingRow{{PairID: pairID, Payment: p}})
 	if err != nil {
 		return false, fmt.Errorf("storing funding payment %s (%s %s): %w", p.TranID, p.Symbol, p.Amount, err)
 	}
-	return tag.RowsAffected() == 1, nil
+	return n == 1, nil
 }
 
 // FundingRecord is a stored funding payment.
@@ -260,13 +249,14 @@ type FundingRow struct {
 	Payment exchange.FundingPayment
 }
 
-// insertFundingRows is insertFunding for many payments in one statement: the columns travel as arrays
-// (one per column, row i at index i) and a pair id of 0 or a zero rate, mark or quantity is stored as NULL,
-// as insertFunding's arguments do. One statement instead of one per row: the server plans and executes once
-// (a batch of 512 single-row inserts took ~28 ms on a local server, this takes a few).
+// insertFundingRows stores funding payments once per (account, tranId) in one statement: the columns travel
+// as arrays (one per column, row i at index i); a pair id of 0 and a zero rate, mark or quantity are stored as
+// NULL. One statement for a whole batch: the server plans and executes once (a batch of 512 single-row
+// inserts took ~28 ms on a local server, this takes a few).
 const insertFundingRows = `
 		INSERT INTO funding_payments (account_id, pair_id, tran_id, symbol, amount, asset, rate, mark_price, position_qty, at)
-		SELECT $1, NULLIF(u.pair_id, 0), u.tran_id, u.symbol, u.amount, u.asset, u.rate, u.mark, u.qty, u.at
+		SELECT $1, NULLIF(u.pair_id, 0), u.tran_id, u.symbol, u.amount, u.asset, NULLIF(u.rate, 0), NULLIF(u.mark, 0),
+			NULLIF(u.qty, 0), u.at
 		FROM unnest($2::bigint[], $3::text[], $4::text[], $5::numeric[], $6::text[], $7::numeric[], $8::numeric[],
 			$9::numeric[], $10::timestamptz[]) AS u(pair_id, tran_id, symbol, amount, asset, rate, mark, qty, at)
 		ON CONFLICT (account_id, tran_id) DO NOTHING`
@@ -274,25 +264,29 @@ const insertFundingRows = `
 // InsertFundingBatch stores many funding payments in one statement (each once per tranId, like
 // InsertFunding) and reports how many were new.
 func (s *Store) InsertFundingBatch(ctx context.Context, accountID int64, rows []FundingRow) (int, error) {
+	n, err := s.insertFunding(ctx, accountID, rows)
+	if err != nil {
+		return 0, fmt.Errorf("storing %d funding payments: %w", len(rows), err)
+	}
+	return n, nil
+}
+
+func (s *Store) insertFunding(ctx context.Context, accountID int64, rows []FundingRow) (int, error) {
 	if len(rows) == 0 {
 		return 0, nil
 	}
 	n := len(rows)
 	pairs, times := make([]int64, n), make([]time.Time, n)
 	tranIDs, symbols, assets := make([]string, n), make([]string, n), make([]string, n)
-	amounts := make([]decimal.Decimal, n)
-	rates, marks, qtys := make([]decimal.NullDecimal, n), make([]decimal.NullDecimal, n), make([]decimal.NullDecimal, n)
-	nullable := func(v decimal.Decimal) decimal.NullDecimal {
-		return decimal.NullDecimal{Decimal: v, Valid: !v.IsZero()}
-	}
+	amounts, rates, marks, qtys := make([]decimal.Decimal, n), make([]decimal.Decimal, n), make([]decimal.Decimal, n), make([]decimal.Decimal, n)
 	for i, r := range rows {
 		p := r.Payment
 		pairs[i], tranIDs[i], symbols[i], amounts[i], assets[i], times[i] = r.PairID, p.TranID, p.Symbol, p.Amount, p.Asset, p.Time
-		rates[i], marks[i], qtys[i] = nullable(p.Rate), nullable(p.MarkPrice), nullable(p.PositionQty)
+		rates[i], marks[i], qtys[i] = p.Rate, p.MarkPrice, p.PositionQty
 	}
 	tag, err := s.pool.Exec(ctx, insertFundingRows, accountID, pairs, tranIDs, symbols, amounts, assets, rates, marks, qtys, times)
 	if err != nil {
-		return 0, fmt.Errorf("storing %d funding payments: %w", n, err)
+		return 0, err
 	}
 	return int(tag.RowsAffected()), nil
 }
