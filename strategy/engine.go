@@ -175,7 +175,6 @@ type Engine struct {
 	fundingSynced map[string]time.Time
 	lastRefresh   time.Time // last periodic risk refresh (ticks)
 	events        int64
-	stopping      bool
 	runCtx        context.Context // Run's context: once it ends (SIGTERM), nothing new opens
 	instant       time.Time       // the timestamp of the events being applied
 	riskDue       bool            // a risk trigger fired during the instant
@@ -303,8 +302,8 @@ func (e *Engine) Run(ctx context.Context, src Source) error {
 		ev, err = src.Next(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
-				// Stopping (SIGTERM): the last instant's risk actions still run, but nothing new opens.
-				e.stopping = true
+				// Stopping (SIGTERM): the last instant's risk actions still run, but nothing new opens
+				// (stopRequested holds until Run returns).
 				return e.Flush(opCtx)
 			}
 			if errors.Is(err, io.EOF) {
@@ -317,7 +316,6 @@ func (e *Engine) Run(ctx context.Context, src Source) error {
 		}
 		if ctx.Err() != nil {
 			// Stopping right after a step: the instant's risk actions still run, nothing new opens.
-			e.stopping = true
 			return e.Flush(opCtx)
 		}
 	}
@@ -436,7 +434,7 @@ func (e *Engine) anyTradable() bool {
 // evaluate asks the policy and carries its decisions out.
 func (e *Engine) evaluate(ctx context.Context, now time.Time) error {
 	st := e.State.Current()
-	if st == StateHalted || e.stopping || e.stopRequested() {
+	if st == StateHalted || e.stopRequested() {
 		return nil
 	}
 	if e.blockedScratch == nil {
@@ -498,8 +496,7 @@ func (e *Engine) checkFlip(f *exchange.FundingRate) {
 	if f.Rate.IsZero() {
 		return
 	}
-	for _, id := range e.pairIDs() {
-		p := e.pairs[id]
+	for _, p := range e.held() { // in id order: deterministic alerts
 		if p.Symbol != f.Symbol || p.State != pair.Open {
 			continue
 		}
@@ -507,38 +504,28 @@ func (e *Engine) checkFlip(f *exchange.FundingRate) {
 		if p.Direction == pair.Reverse {
 			charged = !charged
 		}
-		if charged == e.charged[p.ID] {
+		if charged == e.charged[p.PairID] {
 			continue
 		}
-		e.charged[p.ID] = charged
+		e.charged[p.PairID] = charged
 		side := "short"
 		if p.Direction == pair.Reverse {
 			side = "long"
 		}
 		pct := f.Rate.Mul(decimal.NewFromInt(100)).StringFixed(4)
-		a := executor.Alert{Severity: "warning", Kind: "funding_flip", Symbol: p.Symbol, PairID: p.ID,
+		a := executor.Alert{Severity: "warning", Kind: "funding_flip", Symbol: p.Symbol, PairID: p.PairID,
 			Message: fmt.Sprintf("funding flipped against pair %d: %s settled at %s%% per %dh, which the %s perp now pays; "+
-				"the policy closes it if the carry stays below the exit threshold for %d settlements", p.ID, p.Symbol, pct,
+				"the policy closes it if the carry stays below the exit threshold for %d settlements", p.PairID, p.Symbol, pct,
 				f.IntervalHours, side, e.Policy.ExitSettlements())}
 		if !charged {
 			a.Severity = "info"
-			a.Message = fmt.Sprintf("funding pays pair %d again: %s settled at %s%% per %dh", p.ID, p.Symbol, pct, f.IntervalHours)
+			a.Message = fmt.Sprintf("funding pays pair %d again: %s settled at %s%% per %dh", p.PairID, p.Symbol, pct, f.IntervalHours)
 		}
-		e.Log.Warn().Str("symbol", p.Symbol).Int64("pair", p.ID).Str("rate", f.Rate.String()).Bool("charged", charged).Msg("funding flip")
+		e.Log.Warn().Str("symbol", p.Symbol).Int64("pair", p.PairID).Str("rate", f.Rate.String()).Bool("charged", charged).Msg("funding flip")
 		if e.Alert != nil {
 			e.Alert(a)
 		}
 	}
-}
-
-// pairIDs lists the live pairs' ids in order (deterministic alerts and decisions).
-func (e *Engine) pairIDs() []int64 {
-	ids := make([]int64, 0, len(e.pairs))
-	for id := range e.pairs {
-		ids = append(ids, id)
-	}
-	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
-	return ids
 }
 
 // reentryWait is how long a symbol rests after a pair on it closed: one funding interval (8h when unknown).
@@ -828,6 +815,3 @@ func (e *Engine) reloadPairs(ctx context.Context) error {
 
 // stopRequested: Run's context has ended (the decision in progress must not open anything).
 func (e *Engine) stopRequested() bool { return e.runCtx != nil && e.runCtx.Err() != nil }
-
-// StopOpening makes the loop open nothing new (SIGTERM); exits and repairs continue.
-func (e *Engine) StopOpening() { e.stopping = true }

@@ -129,7 +129,6 @@ func (a *app) run(ctx context.Context) error {
 		Strs("symbols", s.symbols).Msg("carry running; SIGTERM or Ctrl-C stops it")
 	start := time.Now()
 	err = s.engine.Run(ctx, src)
-	s.engine.StopOpening()
 	a.log.Info().Int64("events", s.engine.Events()).Dur("elapsed", time.Since(start)).Int("live_pairs", len(s.engine.Pairs())).
 		Msg("stopped; hedged pairs stay open and are reconciled at the next start")
 	return err
