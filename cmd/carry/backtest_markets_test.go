@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -16,6 +17,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/carry-trading/carry/exchange"
+	"github.com/carry-trading/carry/pkg/config"
 	"github.com/carry-trading/carry/pkg/replay"
 )
 
@@ -249,7 +251,7 @@ func TestBacktestMarketsFromTheSnapshotAndFiles(t *testing.T) {
 	if c := m.funding["SOLUSDT"].Cap; !c.Equal(d("0.00375")) {
 		t.Fatalf("SOLUSDT cap %s, want the snapshot's 0.00375", c)
 	}
-	if c := m.caps()["BTCUSDT"]; !c.Equal(d("0.003")) {
+	if c := m.funding["BTCUSDT"].Cap; !c.Equal(d("0.003")) {
 		t.Fatalf("BTCUSDT cap %s", c)
 	}
 	o := m.replayOptions(replay.Options{})
@@ -301,5 +303,46 @@ func TestBacktestMarketsFromTheSnapshotAndFiles(t *testing.T) {
 	if _, err := loadBacktestMarkets(t.TempDir(), []string{"NOSUCHUSDT"}); err == nil ||
 		!strings.Contains(err.Error(), "NOSUCHUSDT") || !strings.Contains(err.Error(), futuresInfoFile) {
 		t.Fatalf("no symbol with a perpetual: %v", err)
+	}
+}
+
+// The backtest's paper venue and signals trade on the data directory's funding bounds: its interval, cap
+// and floor (before, the venue reported 8h and ±cap whatever the file said, and the signals took that).
+func TestBacktestSignalsUseTheDataDirectorysFundingInfo(t *testing.T) {
+	dir := t.TempDir()
+	writeSynthetic(t, dir, "BTCUSDT", "1h", 3)
+	fi := `[{"symbol":"BTCUSDT","adjustedFundingRateCap":"0.00400","adjustedFundingRateFloor":"-0.00200","fundingIntervalHours":4,"disclaimer":false}]`
+	if err := os.WriteFile(filepath.Join(dir, fundingInfoFile), []byte(fi), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	url := pg.NewDB(t)
+	a := &app{out: io.Discard, errOut: io.Discard, logLevel: "error", mode: config.ModeBacktest}
+	t.Setenv("DATABASE_URL", url)
+	t.Setenv("CARRY_BACKTEST_DATA_DIR", dir)
+	t.Setenv("CARRY_UNIVERSE_SYMBOLS", "BTCUSDT")
+	if err := a.load(); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	db, err := a.openDatabase(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	s, feed, _, err := a.openBacktest(ctx, db, "bt-funding-info")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer feed.Close()
+	defer s.close()
+	if err := s.build(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.venue.FundingInfo(ctx, "BTCUSDT")
+	if err != nil || got.IntervalHours != 4 || !got.Cap.Equal(decimal.RequireFromString("0.004")) || !got.Floor.Equal(decimal.RequireFromString("-0.002")) {
+		t.Fatalf("the venue's funding info %+v (%v); want 4h, cap 0.4%%, floor -0.2%%", got, err)
+	}
+	if sg := s.book.Get("BTCUSDT"); sg == nil || sg.IntervalHours != 4 {
+		t.Fatalf("the signals' interval: %+v, want 4h", sg)
 	}
 }

@@ -210,15 +210,6 @@ func (m *backtestMarkets) loadFunding() error {
 	return nil
 }
 
-// caps are the paper venue's funding caps.
-func (m *backtestMarkets) caps() map[string]decimal.Decimal {
-	out := map[string]decimal.Decimal{}
-	for sym, fi := range m.funding {
-		out[sym] = fi.Cap
-	}
-	return out
-}
-
 // replayOptions sets the ticks and each symbol's funding bounds on the replay's options.
 func (m *backtestMarkets) replayOptions(o replay.Options) replay.Options {
 	o.SpotTicks, o.PerpTicks = m.spotTicks, m.perpTicks

@@ -52,7 +52,7 @@ func (a *app) binanceConfig(withKey bool) binance.Config {
 }
 
 // paperConfig is the paper venue's configuration for instruments of the given symbols.
-func (a *app) paperConfig(instruments []exchange.Instrument, intervals map[string]int, caps map[string]decimal.Decimal) paper.Config {
+func (a *app) paperConfig(instruments []exchange.Instrument, funding map[string]exchange.FundingInfo) paper.Config {
 	c := a.cfg
 	return paper.Config{
 		Quote:       c.Universe.QuoteAsset,
@@ -66,9 +66,8 @@ func (a *app) paperConfig(instruments []exchange.Instrument, intervals map[strin
 			exchange.Spot:    {c.Universe.QuoteAsset: c.Paper.SpotBalance},
 			exchange.Futures: {c.Universe.QuoteAsset: c.Paper.FuturesBalance},
 		},
-		FundingIntervalHours: intervals,
-		FundingCaps:          caps,
-		DefaultInterestRate:  c.Fees.BorrowHourly,
+		FundingInfo:         funding,
+		DefaultInterestRate: c.Fees.BorrowHourly,
 	}
 }
 
@@ -114,7 +113,7 @@ func (a *app) openBacktest(ctx context.Context, db *database, runName string) (*
 	s.acct = acct
 	s.sim = clock.NewSim(from)
 	s.clock = s.sim
-	pv, err := paper.New(ctx, a.paperConfig(mk.instruments, nil, mk.caps()), s.sim, nil)
+	pv, err := paper.New(ctx, a.paperConfig(mk.instruments, mk.funding), s.sim, nil)
 	if err != nil {
 		s.close()
 		return nil, nil, nil, fmt.Errorf("paper venue: %w", err)
@@ -143,7 +142,7 @@ func (a *app) paperSystem(ctx context.Context, db *database) (*system, *binance.
 	if err != nil {
 		return nil, nil, err
 	}
-	instruments, intervals, caps, err := liveInstruments(ctx, client, cfg.Universe.Symbols)
+	instruments, funding, err := liveInstruments(ctx, client, cfg.Universe.Symbols)
 	if err != nil {
 		client.Close()
 		return nil, nil, unreachable(cfg, err)
@@ -156,7 +155,7 @@ func (a *app) paperSystem(ctx context.Context, db *database) (*system, *binance.
 	s := a.newSystem(db)
 	s.closers = append(s.closers, client.Close)
 	s.acct, s.clock = acct, clock.Wall{}
-	pv, err := paper.New(ctx, a.paperConfig(instruments, intervals, caps), s.clock, db.PaperJournal(acct.ID))
+	pv, err := paper.New(ctx, a.paperConfig(instruments, funding), s.clock, db.PaperJournal(acct.ID))
 	if err != nil {
 		s.close()
 		return nil, nil, fmt.Errorf("restoring the paper venue from its journal: %w", err)
@@ -198,13 +197,13 @@ func (a *app) liveSystem(ctx context.Context, db *database) (*system, *binance.C
 }
 
 // liveInstruments reads the universe's instruments and funding settings from Binance's public API.
-func liveInstruments(ctx context.Context, client *binance.Client, symbols []string) ([]exchange.Instrument, map[string]int, map[string]decimal.Decimal, error) {
+func liveInstruments(ctx context.Context, client *binance.Client, symbols []string) ([]exchange.Instrument, map[string]exchange.FundingInfo, error) {
 	var out []exchange.Instrument
-	intervals, caps := map[string]int{}, map[string]decimal.Decimal{}
+	funding := map[string]exchange.FundingInfo{}
 	for _, v := range []exchange.Venue{exchange.Spot, exchange.Futures} {
 		all, err := client.Instruments(ctx, v)
 		if err != nil {
-			return nil, nil, nil, err
+			return nil, nil, err
 		}
 		for _, in := range all {
 			if slices.Contains(symbols, in.Symbol) {
@@ -215,11 +214,11 @@ func liveInstruments(ctx context.Context, client *binance.Client, symbols []stri
 	for _, sym := range symbols {
 		fi, err := client.FundingInfo(ctx, sym)
 		if err != nil {
-			return nil, nil, nil, err
+			return nil, nil, err
 		}
-		intervals[sym], caps[sym] = fi.IntervalHours, fi.Cap
+		funding[sym] = fi
 	}
-	return out, intervals, caps, nil
+	return out, funding, nil
 }
 
 // unreachable explains that Binance could not be reached and what to do instead.

@@ -32,12 +32,10 @@ type Config struct {
 	InitialBalances map[exchange.Venue]map[string]decimal.Decimal
 	// DefaultLeverage is a futures symbol's leverage until SetupSymbol changes it (default 20, Binance's).
 	DefaultLeverage int
-	// FundingIntervalHours per symbol (default exchange.DefaultFundingInterval, 8). The interval of the latest
-	// settlement seen by Apply overrides it in FundingInfo.
-	FundingIntervalHours map[string]int
-	// FundingCaps bound |rate| per symbol in FundingInfo (default ±0.3%, Binance's cap for majors such as
-	// BTCUSDT; many other symbols are at ±2%).
-	FundingCaps map[string]decimal.Decimal
+	// FundingInfo per symbol: the funding interval, cap and floor FundingInfo reports (defaults: 8 hours and
+	// ±0.3%, Binance's bounds for majors such as BTCUSDT; many other symbols are at ±2%). The interval of the
+	// latest settlement seen by Apply overrides the configured one.
+	FundingInfo map[string]exchange.FundingInfo
 	// JournalTimeout bounds a journal append made by Apply (funding, liquidations, maker fills), which has no
 	// context of its own (default 30s).
 	JournalTimeout time.Duration
@@ -120,8 +118,8 @@ func (c Config) normalize() (Config, error) {
 		brackets[s] = append([]exchange.Bracket(nil), b...)
 	}
 	c.Brackets = brackets
-	for s, h := range c.FundingIntervalHours {
-		if h < 1 || h > 24 {
+	for s, fi := range c.FundingInfo {
+		if h := fi.IntervalHours; h != 0 && (h < 1 || h > 24) {
 			errs = append(errs, fmt.Errorf("funding interval of %s must be 1..24 hours, got %d", s, h))
 		}
 	}

@@ -83,7 +83,7 @@ func TestFuturesMakerReservesMargin(t *testing.T) {
 func TestMarketDataAccessors(t *testing.T) {
 	ctx := context.Background()
 	cfg := config()
-	cfg.FundingIntervalHours = map[string]int{"ETHUSDT": 4}
+	cfg.FundingInfo = map[string]exchange.FundingInfo{"ETHUSDT": {IntervalHours: 4, Cap: d("0.02"), Floor: d("-0.0075")}}
 	v, _ := newVenue(t, cfg, nil)
 	if _, err := v.Mark(ctx, "BTCUSDT"); !errors.Is(err, exchange.ErrNoQuote) {
 		t.Fatalf("mark before data: %v", err)
@@ -104,8 +104,8 @@ func TestMarketDataAccessors(t *testing.T) {
 	if fi.IntervalHours != 8 || !fi.Cap.Equal(d("0.003")) || !fi.Floor.Equal(d("-0.003")) {
 		t.Fatalf("funding info %+v", fi)
 	}
-	if fi, _ := v.FundingInfo(ctx, "ETHUSDT"); fi.IntervalHours != 4 {
-		t.Fatalf("configured interval %+v", fi)
+	if fi, _ := v.FundingInfo(ctx, "ETHUSDT"); fi.IntervalHours != 4 || !fi.Cap.Equal(d("0.02")) || !fi.Floor.Equal(d("-0.0075")) || fi.Symbol != "ETHUSDT" {
+		t.Fatalf("configured interval, cap and floor %+v", fi)
 	}
 	v.Apply(exchange.Event{Kind: exchange.EventFunding, Symbol: "BTCUSDT", Time: t0,
 		Funding: exchange.FundingRate{Symbol: "BTCUSDT", Rate: d("0.0002"), IntervalHours: 4, Time: t0}})

@@ -278,20 +278,23 @@ func (v *Venue) FundingInfo(_ context.Context, symbol string) (exchange.FundingI
 	if _, ok := v.instruments[mkey{exchange.Futures, symbol}]; !ok {
 		return exchange.FundingInfo{}, fmt.Errorf("paper funding info of %s: %w", symbol, exchange.ErrNotFound)
 	}
-	hours := exchange.DefaultFundingInterval
-	if h, ok := v.cfg.FundingIntervalHours[symbol]; ok {
-		hours = h
+	fi := v.cfg.FundingInfo[symbol]
+	fi.Symbol = symbol
+	if fi.IntervalHours <= 0 {
+		fi.IntervalHours = exchange.DefaultFundingInterval
 	}
 	v.mu.Lock()
 	if ps := v.perps[symbol]; ps != nil && ps.hours > 0 {
-		hours = ps.hours
+		fi.IntervalHours = ps.hours
 	}
 	v.mu.Unlock()
-	capRate := defaultFundingCap()
-	if c, ok := v.cfg.FundingCaps[symbol]; ok {
-		capRate = c
+	if !fi.Cap.IsPositive() {
+		fi.Cap = defaultFundingCap()
 	}
-	return exchange.FundingInfo{Symbol: symbol, IntervalHours: hours, Cap: capRate, Floor: capRate.Neg()}, nil
+	if !fi.Floor.IsNegative() {
+		fi.Floor = fi.Cap.Neg()
+	}
+	return fi, nil
 }
 
 // FundingRates returns the settlements Apply has seen with from ≤ time < to, oldest first.
