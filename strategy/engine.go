@@ -124,7 +124,6 @@ type Config struct {
 	EvalInterval time.Duration
 	QuoteAsset   string
 	Leverage     int
-	Policy       policy.Config
 	// FundingSyncEvery re-reads funding income this often even without a settlement event (live: income
 	// appears with a delay). Zero: only on settlements.
 	FundingSyncEvery time.Duration
@@ -754,7 +753,7 @@ func (e *Engine) syncLoans(ctx context.Context) error {
 
 // mayOwe: carry may have borrowed (reverse carry on, a reverse pair live, or a loan transaction recorded).
 func (e *Engine) mayOwe() bool {
-	if e.cfg.Policy.Reverse || !e.loansAt.IsZero() || !e.loansSynced.IsZero() {
+	if e.Policy.Reverse() || !e.loansAt.IsZero() || !e.loansSynced.IsZero() {
 		return true
 	}
 	for _, p := range e.pairs {

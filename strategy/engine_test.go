@@ -38,6 +38,12 @@ var (
 	perpFee = exchange.Fees{Maker: d("0.0002"), Taker: d("0.0005")}
 )
 
+// testPolicy is the rigs' policy (Signals is set from the rig's book).
+var testPolicy = policy.Config{EntryAPR: 0.10, ExitAPR: 0.02, ExitSettlements: 3, MaxBreakeven: 72 * time.Hour,
+	Holding: 720 * time.Hour, RotationMinGainAPR: 0.05, SettlementGuard: 15 * time.Minute, EarlyExitProfit: 0.002,
+	Costs:   policy.Costs{SpotFee: 0.001, PerpFee: 0.0005, Slippage: 0.0002},
+	Capital: d("10000"), PerSymbolMax: d("5000"), Reserve: d("0.1"), Leverage: 2}
+
 // rig is the engine of one account on a paper venue, a simulated clock and a real Postgres, fed by a
 // scripted source — the object graph cmd/carry builds for a backtest, minus risk and the recorder.
 type rig struct {
@@ -79,10 +85,8 @@ func newRig(t *testing.T, tweaks ...func(*strategy.Config, *strategy.Deps)) *rig
 		OrderTimeout: time.Second, MaxRepairAttempts: 3, QuoteAsset: "USDT", Leverage: 2, MarginBuffer: d("0.002")},
 		venue, st, sim, zerolog.Nop(), acct, executor.Options{})
 	exec.SetMarket("BTCUSDT", executor.Market{Spot: exchangetest.BTCSpot(), Perp: exchangetest.BTCPerp(), SpotFee: spotFee, PerpFee: perpFee})
-	polCfg := policy.Config{EntryAPR: 0.10, ExitAPR: 0.02, ExitSettlements: 3, MaxBreakeven: 72 * time.Hour,
-		Holding: 720 * time.Hour, RotationMinGainAPR: 0.05, SettlementGuard: 15 * time.Minute, EarlyExitProfit: 0.002,
-		Costs:   policy.Costs{SpotFee: 0.001, PerpFee: 0.0005, Slippage: 0.0002},
-		Signals: book.Params(), Capital: d("10000"), PerSymbolMax: d("5000"), Reserve: d("0.1"), Leverage: 2}
+	polCfg := testPolicy
+	polCfg.Signals = book.Params()
 	pol := policy.New(polCfg)
 	r := &rig{t: t, st: st, acct: acct, venue: venue, polCfg: polCfg}
 	cfg := strategy.Config{EvalInterval: time.Minute, QuoteAsset: "USDT", Leverage: 2}
@@ -422,7 +426,11 @@ func TestEngineReadsLoansOnlyWhenItMayOweAndOncePerInstant(t *testing.T) {
 	}
 
 	on := &loanSpy{}
-	r = newRig(t, func(c *strategy.Config, d *strategy.Deps) { c.Policy.Reverse, d.Loans = true, on })
+	r = newRig(t, func(_ *strategy.Config, d *strategy.Deps) {
+		reverse := testPolicy
+		reverse.Reverse = true
+		d.Policy, d.Loans = policy.New(reverse), on
+	})
 	if len(on.sinces) != 1 || !on.sinces[0].IsZero() {
 		t.Fatalf("start with no loan recorded: reads %v, want one from the beginning", on.sinces)
 	}

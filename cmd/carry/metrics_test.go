@@ -204,14 +204,15 @@ func TestMetricsOfAPaperBot(t *testing.T) {
 
 // TestErrorMetricsOfALiveBot: against the fake Binance, an order the venue rejects is an order error (the
 // repair unwinds the other leg), and failures to read the funding income and the loan history are
-// funding_sync and loan_sync errors (the engine syncs both every minute in live mode).
+// funding_sync and loan_sync errors (the engine syncs both every minute in live mode; the loan history only
+// when carry may owe: reverse carry is on here).
 func TestErrorMetricsOfALiveBot(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end")
 	}
 	t.Parallel()
 	listen := freePort(t)
-	b := liveBot(t, "CARRY_TELEMETRY_LISTEN="+listen)
+	b := liveBot(t, "CARRY_TELEMETRY_LISTEN="+listen, "CARRY_STRATEGY_REVERSE=true")
 	if err := b.fake.InjectFault(fakebinance.Fault{Kind: fakebinance.FaultReject, Method: "POST", Path: "/fapi/v1/order", Times: 1}); err != nil {
 		t.Fatal(err)
 	}
@@ -438,15 +439,14 @@ func TestPNLRefreshIsTheAccountingAndItsCost(t *testing.T) {
 	}
 	sort.Slice(took, func(i, j int) bool { return took[i] < took[j] })
 	n := 2*closedPerSymbol + 1
-	t.Logf("carry_pnl refresh over %d pairs (%d fills, %d funding payments): first (every pair accounted) %s; then (closed pairs remembered) median %s, max %s",
+	t.Logf("carry_pnl refresh over %d pairs (%d fills, %d funding payments): first %s; then median %s, max %s",
 		n, 8*closedPerSymbol+2, 18*closedPerSymbol, cold, took[len(took)/2], took[len(took)-1])
 
-	// A payment recorded late for a long-closed pair shows once the remembered PnL is dropped.
+	// A payment recorded late for a long-closed pair shows at the next refresh.
 	if _, err := st.Pool().Exec(ctx, `INSERT INTO funding_payments (account_id, pair_id, tran_id, symbol, amount, asset, at)
 		SELECT $1, id, 'late', symbol, 1, 'USDT', closed_at FROM pairs WHERE account_id = $1 AND symbol = 'ETHUSDT' ORDER BY id LIMIT 1`, acct.ID); err != nil {
 		t.Fatal(err)
 	}
-	g.forgotten = g.forgotten.Add(-forgetEvery)
 	if err := g.refresh(ctx); err != nil {
 		t.Fatal(err)
 	}

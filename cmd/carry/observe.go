@@ -178,16 +178,13 @@ func (o *observer) OrderFailed(exchange.Venue, string) { o.m.Error(telemetry.Err
 var _ executor.FailureObserver = (*observer)(nil)
 
 // pnlGauge keeps carry_pnl{symbol} equal to what `carry pnl --all` reports: every pair of the account,
-// open and closed, accounted from Postgres by accountPair (pkg/accounting), summed per symbol; open pairs
-// valued at the feed's mids. It runs on its own goroutine, every period and soon after a pair opens or
-// closes or funding or loan transactions are recorded, so the event loop never waits for it. A symbol whose open pairs cannot be valued yet (no quotes)
-// keeps its last value; a symbol whose pairs are all closed keeps its realised PnL.
+// open and closed, accounted from Postgres's records (pkg/accounting), summed per symbol; open pairs valued at
+// the feed's mids. It runs on its own goroutine, every period and soon after a pair opens or closes or
+// funding or loan transactions are recorded, so the event loop never waits for it. A symbol whose open pairs
+// cannot be valued yet (no quotes) keeps its last value; a symbol whose pairs are all closed keeps its
+// realised PnL.
 //
-// accountPair costs three queries per pair. A pair closed over settledAfter ago is accounted once and
-// remembered: while the bot runs, funding and loan interest are recorded within minutes and attributed only
-// to a pair that held the symbol then (closed at most 15 s before), so its records no longer change. The
-// memory starts empty with the process (a restart may record what was paid while the bot was down) and is
-// dropped every forgetEvery anyway.
+// A refresh reads the account's pairs and all their records in four queries, however many pairs there are.
 type pnlGauge struct {
 	st      *store.Store
 	acct    int64
@@ -198,16 +195,8 @@ type pnlGauge struct {
 	failed  func(error) // a refresh failed (counted as a database error)
 	log     zerolog.Logger
 	due     chan struct{}
-	last    atomic.Int64 // how long the last refresh took, in ns
-
-	settled   map[int64]decimal.Decimal // net PnL of pairs closed over settledAfter ago; refresh's goroutine only
-	forgotten time.Time                 // when settled was last emptied
+	last    atomic.Int64 // how long the last refresh took, in ns (for the tests' timing log)
 }
-
-const (
-	settledAfter = time.Hour
-	forgetEvery  = time.Hour
-)
 
 func newPNLGauge(s *system) *pnlGauge {
 	return &pnlGauge{st: s.db.Store, acct: s.acct.ID, quote: s.cfg.Universe.QuoteAsset, symbols: s.symbols, gauge: s.metrics.PnL,
@@ -252,36 +241,25 @@ func (g *pnlGauge) refresh(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if g.settled == nil || start.Sub(g.forgotten) >= forgetEvery {
-		g.settled, g.forgotten = map[int64]decimal.Decimal{}, start
+	recs := pairRecords{}
+	if err := recs.load(ctx, g.st, g.acct, 0); err != nil {
+		return err
 	}
 	net, valued := map[string]decimal.Decimal{}, map[string]bool{}
 	for _, sym := range g.symbols {
 		net[sym], valued[sym] = decimal.Zero, true
 	}
 	prices := map[string]accounting.Prices{}
-	accounted := 0
 	for _, p := range pairs {
 		if _, ok := valued[p.Symbol]; !ok {
 			valued[p.Symbol] = true
-		}
-		if v, ok := g.settled[p.ID]; ok {
-			net[p.Symbol] = net[p.Symbol].Add(v)
-			continue
 		}
 		px, ok := prices[p.Symbol]
 		if !ok {
 			px = g.prices(p.Symbol)
 			prices[p.Symbol] = px
 		}
-		r, err := accountPair(ctx, g.st, g.acct, p, px, baseOf(p.Symbol, g.quote), g.quote)
-		if err != nil {
-			return err
-		}
-		accounted++
-		if p.State == pair.Closed && !p.ClosedAt.IsZero() && start.Sub(p.ClosedAt) >= settledAfter {
-			g.settled[p.ID] = r.NetPnL
-		}
+		r := recs.account(p, px, baseOf(p.Symbol, g.quote), g.quote)
 		net[p.Symbol] = net[p.Symbol].Add(r.NetPnL)
 		// A closed pair's dust left unvalued is negligible; an open pair's legs are not.
 		valued[p.Symbol] = valued[p.Symbol] && (r.Valued || p.State == pair.Closed)
@@ -293,7 +271,7 @@ func (g *pnlGauge) refresh(ctx context.Context) error {
 	}
 	took := time.Since(start)
 	g.last.Store(int64(took))
-	g.log.Debug().Int("pairs", len(pairs)).Int("accounted", accounted).Dur("took", took).Msg("carry_pnl refreshed")
+	g.log.Debug().Int("pairs", len(pairs)).Dur("took", took).Msg("carry_pnl refreshed")
 	return nil
 }
 

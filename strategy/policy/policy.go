@@ -118,6 +118,9 @@ func (p *Policy) Forget(pairID int64) { delete(p.below, pairID) }
 // ExitSettlements is how many consecutive settlements below the exit threshold close a pair.
 func (p *Policy) ExitSettlements() int { return p.cfg.ExitSettlements }
 
+// Reverse reports whether the policy may open reverse pairs (borrowing the spot leg).
+func (p *Policy) Reverse() bool { return p.cfg.Reverse }
+
 // BelowExit returns how many consecutive settlements a pair's carry has been below the exit threshold.
 func (p *Policy) BelowExit(pairID int64) int { return p.below[pairID] }
 
