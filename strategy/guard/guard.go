@@ -64,10 +64,11 @@ type Guard struct {
 
 // snapshot is the account as last read from the venue.
 type snapshot struct {
-	positions []exchange.Position
-	futures   exchange.FuturesAccount
-	spot      map[string]decimal.Decimal
-	margin    []exchange.Balance // the cross-margin wallet (reverse carry); empty when unused
+	positions  []exchange.Position
+	futures    exchange.FuturesAccount
+	spot       map[string]decimal.Decimal
+	margin     []exchange.Balance         // the cross-margin wallet (reverse carry); empty when unused
+	marginFree map[string]decimal.Decimal // its free balances by asset, for the pre-trade book
 }
 
 // Config builds a Guard.
@@ -174,7 +175,11 @@ func (g *Guard) refresh(ctx context.Context) (bool, error) {
 			return false, fmt.Errorf("risk: reading cross-margin balances: %w", err)
 		}
 	}
-	g.snap = snapshot{positions: pos, futures: fut, spot: spot, margin: margin}
+	marginFree := make(map[string]decimal.Decimal, len(margin))
+	for _, b := range margin {
+		marginFree[b.Asset] = b.Free
+	}
+	g.snap = snapshot{positions: pos, futures: fut, spot: spot, margin: margin, marginFree: marginFree}
 	g.dirty = false
 	return true, nil
 }
@@ -359,11 +364,7 @@ func (g *Guard) PreTrade(ctx context.Context, req exchange.OrderRequest, ref dec
 func (g *Guard) book() *risk.Book {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	marginFree := make(map[string]decimal.Decimal, len(g.snap.margin))
-	for _, b := range g.snap.margin {
-		marginFree[b.Asset] = b.Free
-	}
-	b := &risk.Book{State: g.sw.State(), SpotFree: g.snap.spot, MarginFree: marginFree, FuturesAvailable: g.snap.futures.AvailableBalance,
+	b := &risk.Book{State: g.sw.State(), SpotFree: g.snap.spot, MarginFree: g.snap.marginFree, FuturesAvailable: g.snap.futures.AvailableBalance,
 		FuturesMarginBalance: g.snap.futures.MarginBalance, Symbols: map[string]risk.Exposure{}}
 	for sym := range g.markets { // every tradable symbol is set up at the configured leverage
 		b.Symbols[sym] = risk.Exposure{Leverage: g.leverage}
