@@ -332,17 +332,25 @@ func (c *cli) giveUp(out io.Writer, name string, id int64, why string) error {
 		return withCode(exitFailure, fmt.Errorf("%s: %s; command %d cancelled before the bot started it: nothing was done and it will not run later (is the bot alive and trading? `carry status`); send it again if you still want it", name, why, id))
 	}
 	// The bot claimed it first; a short command finishes in a moment.
+	var readErr error
 	for end := time.Now().Add(3 * time.Second); !store.CommandFinal(cmd.Status) && time.Now().Before(end); {
 		time.Sleep(pollEvery)
-		if cmd, err = c.db.GetCommand(ctx, id); err != nil {
+		now, err := c.db.GetCommand(ctx, id)
+		if err != nil {
+			readErr = err
 			break
 		}
+		cmd = now
 	}
 	if store.CommandFinal(cmd.Status) {
 		return reportCommand(out, name, cmd)
 	}
-	return withCode(exitFailure, fmt.Errorf("%s: %s, but the bot had already started command %d (at %s): it was not cancelled and is still running; check its outcome with `carry status` and `carry events`",
-		name, why, id, cmd.StartedAt.UTC().Format("15:04:05 UTC")))
+	state := "is still running"
+	if readErr != nil {
+		state = fmt.Sprintf("was still running when it could last be read (%v)", readErr)
+	}
+	return withCode(exitFailure, fmt.Errorf("%s: %s, but the bot had already started command %d (at %s): it was not cancelled and %s; check its outcome with `carry status` and `carry events`",
+		name, why, id, cmd.StartedAt.UTC().Format("15:04:05 UTC"), state))
 }
 
 // reportCommand prints a command's outcome, or returns it as an error with its exit code.

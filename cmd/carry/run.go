@@ -61,6 +61,9 @@ func (a *app) run(ctx context.Context) error {
 			return err
 		}
 		defer s.close()
+		if err := s.build(ctx); err != nil {
+			return err
+		}
 	default:
 		lock, err := db.TryLockAccount(ctx, a.cfg.Account.Name, a.cfg.Mode)
 		if errors.Is(err, store.ErrLocked) {
@@ -93,11 +96,6 @@ func (a *app) run(ctx context.Context) error {
 		// Recovery may have to repair a pair: it needs today's prices before the feed has delivered any.
 		if err := s.primeMarket(ctx, client); err != nil {
 			return unreachable(a.cfg, err)
-		}
-	}
-	if a.cfg.Mode == config.ModeBacktest {
-		if err := s.build(ctx); err != nil {
-			return err
 		}
 	}
 	if a.cfg.Mode != config.ModeBacktest && a.cfg.Telemetry.Listen != "" {
