@@ -27,9 +27,7 @@ func (e *Executor) ensureMargin(ctx context.Context, p *pair.Pair, m Market, qty
 	if p.Direction == pair.Reverse {
 		return e.ensureReverseFunds(ctx, p, m, qty, pq, sq)
 	}
-	l := decimal.NewFromInt(int64(max(e.cfg.Leverage, 1)))
-	notional := qty.Mul(pq.Ask)
-	need := notional.DivRound(l, 8).Add(notional.Mul(e.cfg.MarginBuffer))
+	need := e.perpMargin(qty, pq.Ask)
 	acct, err := e.venue.FuturesAccount(ctx)
 	if err != nil {
 		return fmt.Errorf("reading the futures account: %w", err)
@@ -50,14 +48,14 @@ func (e *Executor) ensureMargin(ctx context.Context, p *pair.Pair, m Market, qty
 		// The spot leg is short of funds while the futures wallet holds more than this pair needs (margin
 		// left there by closed pairs): bring the difference back.
 		spare := acct.AvailableBalance.Sub(need)
-		want := exchange.CeilToStep(spotCost.Sub(free), decimal.New(1, -2))
+		want := exchange.CeilToStep(spotCost.Sub(free), transferStep)
 		if spare.LessThan(want) {
 			return fmt.Errorf("spot wallet has %s %s free and futures %s spare; the spot leg costs %s",
 				free.StringFixed(2), e.cfg.QuoteAsset, spare.StringFixed(2), spotCost.StringFixed(2))
 		}
 		return e.Transfer(ctx, p.ID, exchange.FuturesToSpot, e.cfg.QuoteAsset, want, fmt.Sprintf("spot funds for pair %d", p.ID))
 	}
-	short = exchange.CeilToStep(short, decimal.New(1, -2))
+	short = exchange.CeilToStep(short, transferStep)
 	if free.LessThan(short.Add(spotCost)) {
 		return fmt.Errorf("spot wallet has %s %s free; the pair needs %s for the spot leg and %s of futures margin",
 			free.StringFixed(2), e.cfg.QuoteAsset, spotCost.StringFixed(2), short.StringFixed(2))
@@ -162,6 +160,16 @@ func (e *Executor) resolveTransfer(ctx context.Context, t store.TransferRecord, 
 	}
 }
 
+// transferStep is the precision of wallet transfers carry asks for: cents of the quote asset.
+var transferStep = decimal.New(1, -2)
+
+// perpMargin is the futures margin a perp of qty at price needs: its initial margin (notional ÷ leverage)
+// plus the configured buffer on the notional.
+func (e *Executor) perpMargin(qty, price decimal.Decimal) decimal.Decimal {
+	notional := qty.Mul(price)
+	return notional.DivRound(decimal.NewFromInt(int64(max(e.cfg.Leverage, 1))), 8).Add(notional.Mul(e.cfg.MarginBuffer))
+}
+
 // ensureReverseFunds prepares a reverse pair of qty: the long perp's initial margin in the futures wallet and
 // collateral in the cross-margin wallet (notional ÷ leverage, so the margin level starts at 1 + 1/L), both
 // moved from the spot wallet's quote asset, and checks the venue lets the base asset be borrowed.
@@ -171,8 +179,7 @@ func (e *Executor) ensureReverseFunds(ctx context.Context, p *pair.Pair, m Marke
 		return fmt.Errorf("this venue cannot borrow: reverse carry is not possible")
 	}
 	l := decimal.NewFromInt(int64(max(e.cfg.Leverage, 1)))
-	cent := decimal.New(1, -2)
-	perpNeed := qty.Mul(pq.Ask).DivRound(l, 8).Add(qty.Mul(pq.Ask).Mul(e.cfg.MarginBuffer))
+	perpNeed := e.perpMargin(qty, pq.Ask)
 	// 2% over notional ÷ L: the venue's borrow limit is computed on the same collateral, so exactly
 	// notional ÷ L sits at the limit and rounding can refuse the borrow.
 	collateral := qty.Mul(sq.Bid).DivRound(l, 8).Mul(decimal.RequireFromString("1.02"))
@@ -184,8 +191,8 @@ func (e *Executor) ensureReverseFunds(ctx context.Context, p *pair.Pair, m Marke
 	if err != nil {
 		return err
 	}
-	toFutures := exchange.CeilToStep(decimal.Max(perpNeed.Sub(acct.AvailableBalance), decimal.Zero), cent)
-	toMargin := exchange.CeilToStep(decimal.Max(collateral.Sub(marginFree), decimal.Zero), cent)
+	toFutures := exchange.CeilToStep(decimal.Max(perpNeed.Sub(acct.AvailableBalance), decimal.Zero), transferStep)
+	toMargin := exchange.CeilToStep(decimal.Max(collateral.Sub(marginFree), decimal.Zero), transferStep)
 	free, err := e.freeIn(ctx, exchange.Spot, e.cfg.QuoteAsset)
 	if err != nil {
 		return err
@@ -271,7 +278,7 @@ func (e *Executor) releaseCollateral(ctx context.Context, pairID int64) {
 	if !free.IsPositive() {
 		return
 	}
-	if err := e.Transfer(ctx, pairID, exchange.MarginToSpot, e.cfg.QuoteAsset, exchange.FloorToStep(free, decimal.New(1, -2)), "collateral back to spot"); err != nil {
+	if err := e.Transfer(ctx, pairID, exchange.MarginToSpot, e.cfg.QuoteAsset, exchange.FloorToStep(free, transferStep), "collateral back to spot"); err != nil {
 		e.log.Warn().Err(err).Msg("moving margin collateral back to spot failed")
 	}
 }
