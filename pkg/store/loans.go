@@ -112,12 +112,5 @@ func (s *Store) LoanSummaries(ctx context.Context, accountID, pairID int64) ([]L
 
 // LastLoanTime is the time of the account's newest recorded loan transaction (zero when none).
 func (s *Store) LastLoanTime(ctx context.Context, accountID int64) (time.Time, error) {
-	var t *time.Time
-	if err := s.pool.QueryRow(ctx, "SELECT MAX(at) FROM loan_txs WHERE account_id = $1", accountID).Scan(&t); err != nil {
-		return time.Time{}, fmt.Errorf("reading the last loan transaction time: %w", err)
-	}
-	if t == nil {
-		return time.Time{}, nil
-	}
-	return *t, nil
+	return s.newest(ctx, "SELECT MAX(at) FROM loan_txs WHERE account_id = $1", accountID, "loan transaction")
 }

@@ -148,9 +148,14 @@ func (s *Store) FundingPayments(ctx context.Context, accountID, pairID int64) ([
 
 // LastFundingTime is the time of the account's newest stored funding payment (zero when none).
 func (s *Store) LastFundingTime(ctx context.Context, accountID int64) (time.Time, error) {
+	return s.newest(ctx, "SELECT MAX(at) FROM funding_payments WHERE account_id = $1", accountID, "funding payment")
+}
+
+// newest runs a MAX(at) query over the account's records of one kind (zero time when there are none).
+func (s *Store) newest(ctx context.Context, sql string, accountID int64, what string) (time.Time, error) {
 	var t *time.Time
-	if err := s.pool.QueryRow(ctx, "SELECT MAX(at) FROM funding_payments WHERE account_id = $1", accountID).Scan(&t); err != nil {
-		return time.Time{}, fmt.Errorf("reading the last funding time: %w", err)
+	if err := s.pool.QueryRow(ctx, sql, accountID).Scan(&t); err != nil {
+		return time.Time{}, fmt.Errorf("reading the time of the newest %s: %w", what, err)
 	}
 	if t == nil {
 		return time.Time{}, nil
