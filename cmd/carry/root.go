@@ -25,7 +25,7 @@ type app struct {
 	cfg         *config.Config
 	log         zerolog.Logger
 	stopProfile func()
-	// dbSettings are session settings for the database connections (backtests turn synchronous_commit off).
+	// dbSettings are session settings for the database connections (backtestDBSettings).
 	dbSettings map[string]string
 }
 

@@ -43,7 +43,7 @@ hedged pairs left open; the next start reconciles them with the venue before doi
 
 func (a *app) run(ctx context.Context) error {
 	if a.cfg.Mode == config.ModeBacktest {
-		a.dbSettings = map[string]string{"synchronous_commit": "off"}
+		a.dbSettings = backtestDBSettings()
 	}
 	db, err := a.openDatabase(ctx)
 	if err != nil {
