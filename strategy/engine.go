@@ -36,7 +36,7 @@ type Source interface {
 
 // MarketSink receives every market event before the strategy sees it (the paper venue).
 type MarketSink interface {
-	Apply(ev exchange.Event)
+	Apply(ev *exchange.Event)
 }
 
 // FundingSource lists what the account was really paid.
@@ -338,7 +338,7 @@ func (e *Engine) Step(ctx context.Context, ev *exchange.Event) error {
 		e.Sim.Set(ev.Time)
 	}
 	if e.Sink != nil && ev.Kind != exchange.EventTick {
-		e.Sink.Apply(*ev)
+		e.Sink.Apply(ev)
 	}
 	e.Book.Apply(ev)
 	if e.Observer != nil {

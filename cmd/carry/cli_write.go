@@ -451,7 +451,7 @@ func (s *system) primeMarket(ctx context.Context, client *binance.Client) error 
 
 func (s *system) feed(ev exchange.Event) {
 	if s.sink != nil {
-		s.sink.Apply(ev)
+		s.sink.Apply(&ev)
 	}
 	s.book.Apply(&ev)
 }

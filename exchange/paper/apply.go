@@ -5,14 +5,14 @@ import (
 )
 
 // Apply feeds one market event to the venue: quotes (per venue and symbol), marks, funding settlements,
-// suspend/resume. It is cheap when the account holds nothing in the event's market: a map lookup and a copy.
-// With a position, a mark is compared with the position's liquidation price; a quote that reaches a resting
-// LIMIT_MAKER order fills it; a settlement pays the position. While anything is borrowed on margin, every
-// event first charges the hour boundaries its time (or the clock, if later) has passed, and a spot quote
-// re-checks the margin level (margin.go).
-func (v *Venue) Apply(ev exchange.Event) {
+// suspend/resume. ev is only read, never kept. It is cheap when the account holds nothing in the event's
+// market: a map lookup and a copy. With a position, a mark is compared with the position's liquidation price;
+// a quote that reaches a resting LIMIT_MAKER order fills it; a settlement pays the position. While anything
+// is borrowed on margin, every event first charges the hour boundaries its time (or the clock, if later) has
+// passed, and a spot quote re-checks the margin level (margin.go).
+func (v *Venue) Apply(ev *exchange.Event) {
 	if v.loanNext.Load() != 0 { // something is borrowed: hourly interest, margin level (margin.go)
-		v.marginBeforeApply(&ev)
+		v.marginBeforeApply(ev)
 	}
 	switch ev.Kind {
 	case exchange.EventQuote:
@@ -59,7 +59,7 @@ func (v *Venue) Apply(ev exchange.Event) {
 		v.mu.Unlock()
 	case exchange.EventFunding:
 		v.mu.Lock()
-		v.settle(&ev)
+		v.settle(ev)
 		v.mu.Unlock()
 	case exchange.EventSuspend, exchange.EventResume:
 		v.mu.Lock()
@@ -68,7 +68,7 @@ func (v *Venue) Apply(ev exchange.Event) {
 		v.mu.Unlock()
 	}
 	if v.loanNext.Load() != 0 {
-		v.marginAfterApply(&ev)
+		v.marginAfterApply(ev)
 	}
 }
 

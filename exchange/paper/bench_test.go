@@ -37,7 +37,7 @@ func BenchmarkReplayPaperIdle(b *testing.B) {
 				b.Fatal(err)
 			}
 			clk.Set(ev.Time)
-			v.Apply(ev)
+			v.Apply(&ev)
 			events++
 		}
 		feed.Close()
@@ -56,7 +56,7 @@ func BenchmarkApplyIdle(b *testing.B) {
 	}
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
-		v.Apply(evs[i%3])
+		v.Apply(&evs[i%3])
 	}
 }
 
@@ -70,7 +70,7 @@ func BenchmarkApplyHedged(b *testing.B) {
 	ev := exchange.Event{Kind: exchange.EventMark, Venue: exchange.Futures, Symbol: "BTCUSDT", Time: t0, Mark: exchange.Mark{Symbol: "BTCUSDT", Mark: d("60010"), Index: d("60000"), EstimatedRate: d("0.0001"), NextFundingTime: t0, Time: t0}}
 	b.ReportAllocs()
 	for b.Loop() {
-		v.Apply(ev)
+		v.Apply(&ev)
 	}
 	if len(v.Liquidations()) != 0 {
 		b.Fatal("liquidated")

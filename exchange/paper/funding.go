@@ -2,8 +2,8 @@ package paper
 
 import (
 	"context"
-	"fmt"
 	"sort"
+	"strconv"
 	"time"
 
 	"github.com/carry-trading/carry/exchange"
@@ -56,7 +56,9 @@ func (v *Venue) settle(ev *exchange.Event) {
 
 // FundingTranID is the deterministic id of a paper funding payment: paper-<SYMBOL>-<funding time in ms>.
 func FundingTranID(symbol string, t time.Time) string {
-	return fmt.Sprintf("paper-%s-%d", symbol, t.UnixMilli())
+	b := make([]byte, 0, len(symbol)+20)
+	b = append(append(append(b, "paper-"...), symbol...), '-')
+	return string(strconv.AppendInt(b, t.UnixMilli(), 10))
 }
 
 // applyFunding books a settlement.

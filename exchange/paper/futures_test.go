@@ -89,7 +89,7 @@ func TestMarketDataAccessors(t *testing.T) {
 		t.Fatalf("mark before data: %v", err)
 	}
 	next := t0.Add(time.Hour)
-	v.Apply(exchange.Event{Kind: exchange.EventMark, Symbol: "BTCUSDT", Time: t0,
+	v.Apply(&exchange.Event{Kind: exchange.EventMark, Symbol: "BTCUSDT", Time: t0,
 		Mark: exchange.Mark{Symbol: "BTCUSDT", Mark: d("60000"), Index: d("59990"), EstimatedRate: d("0.0001"), NextFundingTime: next, Time: t0}})
 	m, err := v.Mark(ctx, "BTCUSDT")
 	if err != nil || !m.Mark.Equal(d("60000")) || !m.Index.Equal(d("59990")) || !m.EstimatedRate.Equal(d("0.0001")) || !m.NextFundingTime.Equal(next) || !m.Time.Equal(t0) {
@@ -107,7 +107,7 @@ func TestMarketDataAccessors(t *testing.T) {
 	if fi, _ := v.FundingInfo(ctx, "ETHUSDT"); fi.IntervalHours != 4 || !fi.Cap.Equal(d("0.02")) || !fi.Floor.Equal(d("-0.0075")) || fi.Symbol != "ETHUSDT" {
 		t.Fatalf("configured interval, cap and floor %+v", fi)
 	}
-	v.Apply(exchange.Event{Kind: exchange.EventFunding, Symbol: "BTCUSDT", Time: t0,
+	v.Apply(&exchange.Event{Kind: exchange.EventFunding, Symbol: "BTCUSDT", Time: t0,
 		Funding: exchange.FundingRate{Symbol: "BTCUSDT", Rate: d("0.0002"), IntervalHours: 4, Time: t0}})
 	if fi, _ := v.FundingInfo(ctx, "BTCUSDT"); fi.IntervalHours != 4 {
 		t.Fatalf("observed interval %+v", fi)

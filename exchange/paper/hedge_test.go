@@ -61,7 +61,7 @@ func TestStaticHedgeThrough2021(t *testing.T) {
 		}
 		events++
 		clk.Set(ev.Time)
-		v.Apply(ev)
+		v.Apply(&ev)
 		if openedAt.IsZero() && ev.Kind == exchange.EventMark {
 			if _, err := v.Transfer(ctx, exchange.TransferRequest{Kind: exchange.SpotToFutures, Asset: "USDT", Amount: d(margin)}); err != nil {
 				t.Fatal(err)

@@ -54,17 +54,17 @@ func newVenue(t testing.TB, cfg paper.Config, j paper.Journal) (*paper.Venue, *c
 }
 
 func quote(v *paper.Venue, venue exchange.Venue, sym, bid, ask string) {
-	v.Apply(exchange.Event{Kind: exchange.EventQuote, Venue: venue, Symbol: sym, Time: t0,
+	v.Apply(&exchange.Event{Kind: exchange.EventQuote, Venue: venue, Symbol: sym, Time: t0,
 		Quote: exchange.Quote{Venue: venue, Symbol: sym, Bid: d(bid), BidQty: d("10"), Ask: d(ask), AskQty: d("10"), Time: t0}})
 }
 
 func mark(v *paper.Venue, sym, price string) {
-	v.Apply(exchange.Event{Kind: exchange.EventMark, Venue: exchange.Futures, Symbol: sym, Time: t0,
+	v.Apply(&exchange.Event{Kind: exchange.EventMark, Venue: exchange.Futures, Symbol: sym, Time: t0,
 		Mark: exchange.Mark{Symbol: sym, Mark: d(price), Time: t0}})
 }
 
 func funding(v *paper.Venue, sym string, at time.Time, rate, markPrice string) {
-	v.Apply(exchange.Event{Kind: exchange.EventFunding, Venue: exchange.Futures, Symbol: sym, Time: at,
+	v.Apply(&exchange.Event{Kind: exchange.EventFunding, Venue: exchange.Futures, Symbol: sym, Time: at,
 		Funding: exchange.FundingRate{Symbol: sym, Rate: d(rate), MarkPrice: d(markPrice), IntervalHours: 8, Time: at}})
 }
 

@@ -125,6 +125,9 @@ func (v *Venue) commit(ctx context.Context, kind EntryKind, at time.Time, payloa
 
 // commitBackground commits a change decided by Apply, which has no context.
 func (v *Venue) commitBackground(kind EntryKind, at time.Time, payload any) error {
+	if v.journal == nil { // a backtest's venue: nothing to wait for, so no timer per settlement
+		return v.commit(context.Background(), kind, at, payload)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), v.cfg.JournalTimeout)
 	defer cancel()
 	return v.commit(ctx, kind, at, payload)

@@ -29,7 +29,7 @@ func marginConfig() paper.Config {
 func at(h, m int) time.Time { return time.Date(2021, 3, 1, h, m, 0, 0, time.UTC) }
 
 func spotQuoteAt(v *paper.Venue, bid, ask string, t time.Time) {
-	v.Apply(exchange.Event{Kind: exchange.EventQuote, Venue: exchange.Spot, Symbol: "BTCUSDT", Time: t,
+	v.Apply(&exchange.Event{Kind: exchange.EventQuote, Venue: exchange.Spot, Symbol: "BTCUSDT", Time: t,
 		Quote: exchange.Quote{Venue: exchange.Spot, Symbol: "BTCUSDT", Bid: d(bid), BidQty: d("10"), Ask: d(ask), AskQty: d("10"), Time: t}})
 }
 

@@ -327,14 +327,14 @@ func TestOrderRules(t *testing.T) {
 	}
 
 	// Suspended market: rejected and no quote.
-	v.Apply(exchange.Event{Kind: exchange.EventSuspend, Venue: exchange.Spot, Symbol: "BTCUSDT", Time: t0})
+	v.Apply(&exchange.Event{Kind: exchange.EventSuspend, Venue: exchange.Spot, Symbol: "BTCUSDT", Time: t0})
 	if _, err := v.PlaceOrder(ctx, market("s1", exchange.Spot, "BTCUSDT", exchange.Buy, "0.001")); !errors.As(err, &re) || re.Kind != exchange.RejectNoLiquidity {
 		t.Fatalf("order on a suspended market: %v", err)
 	}
 	if _, err := v.Quote(ctx, exchange.Spot, "BTCUSDT"); !errors.Is(err, exchange.ErrNoQuote) {
 		t.Fatalf("Quote while suspended: %v", err)
 	}
-	v.Apply(exchange.Event{Kind: exchange.EventResume, Venue: exchange.Spot, Symbol: "BTCUSDT", Time: t0})
+	v.Apply(&exchange.Event{Kind: exchange.EventResume, Venue: exchange.Spot, Symbol: "BTCUSDT", Time: t0})
 	if _, err := v.Quote(ctx, exchange.Spot, "BTCUSDT"); err != nil {
 		t.Fatalf("Quote after resume: %v", err)
 	}

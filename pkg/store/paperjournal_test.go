@@ -32,7 +32,7 @@ func paperConfig() paper.Config {
 	}
 }
 
-func apply(v *paper.Venue, ev exchange.Event) { v.Apply(ev) }
+func apply(v *paper.Venue, ev exchange.Event) { v.Apply(&ev) }
 
 func quoteEv(venue exchange.Venue, bid, ask string, at time.Time) exchange.Event {
 	return exchange.Event{Kind: exchange.EventQuote, Venue: venue, Symbol: "BTCUSDT", Time: at,

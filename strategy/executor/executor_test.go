@@ -105,11 +105,11 @@ func (r *rig) prices(spot, perp string) {
 	r.clock.Advance(time.Second)
 	now := r.clock.Now()
 	s, p := d(spot), d(perp)
-	r.venue.Apply(exchange.Event{Kind: exchange.EventQuote, Time: now, Venue: exchange.Spot, Symbol: "BTCUSDT",
+	r.venue.Apply(&exchange.Event{Kind: exchange.EventQuote, Time: now, Venue: exchange.Spot, Symbol: "BTCUSDT",
 		Quote: exchange.Quote{Venue: exchange.Spot, Symbol: "BTCUSDT", Bid: s, BidQty: d("100"), Ask: s.Add(d("0.01")), AskQty: d("100"), Time: now}})
-	r.venue.Apply(exchange.Event{Kind: exchange.EventQuote, Time: now, Venue: exchange.Futures, Symbol: "BTCUSDT",
+	r.venue.Apply(&exchange.Event{Kind: exchange.EventQuote, Time: now, Venue: exchange.Futures, Symbol: "BTCUSDT",
 		Quote: exchange.Quote{Venue: exchange.Futures, Symbol: "BTCUSDT", Bid: p, BidQty: d("100"), Ask: p.Add(d("0.1")), AskQty: d("100"), Time: now}})
-	r.venue.Apply(exchange.Event{Kind: exchange.EventMark, Time: now, Symbol: "BTCUSDT",
+	r.venue.Apply(&exchange.Event{Kind: exchange.EventMark, Time: now, Symbol: "BTCUSDT",
 		Mark: exchange.Mark{Symbol: "BTCUSDT", Mark: p, Index: s, Time: now}})
 }
 
