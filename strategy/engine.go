@@ -34,6 +34,12 @@ type Source interface {
 	Next(ctx context.Context) (exchange.Event, error)
 }
 
+// EventReader is a Source that can also write the next event into the caller's value (a replay): Run then
+// reads with it, which saves copying every event through return values.
+type EventReader interface {
+	Read(ctx context.Context, ev *exchange.Event) error
+}
+
 // MarketSink receives every market event before the strategy sees it (the paper venue).
 type MarketSink interface {
 	Apply(ev *exchange.Event)
@@ -297,8 +303,13 @@ func (e *Engine) Run(ctx context.Context, src Source) error {
 	// declared per iteration would be a heap allocation per event.
 	var ev exchange.Event
 	var err error
+	reader, _ := src.(EventReader)
 	for {
-		ev, err = src.Next(ctx)
+		if reader != nil {
+			err = reader.Read(ctx, &ev)
+		} else {
+			ev, err = src.Next(ctx)
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				// Stopping (SIGTERM): the last instant's risk actions still run, but nothing new opens

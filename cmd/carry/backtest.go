@@ -23,6 +23,7 @@ import (
 	"github.com/carry-trading/carry/pkg/replay"
 	"github.com/carry-trading/carry/pkg/report"
 	"github.com/carry-trading/carry/pkg/store"
+	"github.com/carry-trading/carry/strategy"
 )
 
 // backtestOpts are `carry backtest`'s flags; set ones override the configuration.
@@ -409,11 +410,23 @@ type barSource struct {
 }
 
 func (b *barSource) Next(ctx context.Context) (exchange.Event, error) {
-	ev, err := b.src.Next(ctx)
+	var ev exchange.Event
+	err := b.Read(ctx, &ev)
+	return ev, err
+}
+
+// Read passes a replay's Read through (strategy.EventReader), so the bar costs the engine no event copy.
+func (b *barSource) Read(ctx context.Context, ev *exchange.Event) error {
+	var err error
+	if r, ok := b.src.(strategy.EventReader); ok {
+		err = r.Read(ctx, ev)
+	} else {
+		*ev, err = b.src.Next(ctx)
+	}
 	if err == nil {
 		b.bar.tick(ev.Time)
 	}
-	return ev, err
+	return err
 }
 
 func (p *progressBar) wrap(src interface {

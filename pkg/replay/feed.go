@@ -206,42 +206,53 @@ func (f *Feed) addSymbol(dir, sym string, idx int, interval string, ivDur time.D
 
 // Next returns the next event, io.EOF after the last one (or at To), or an error naming the file and line of
 // a corrupt row. After an error every call returns it again.
-func (f *Feed) Next(ctx context.Context) (ev exchange.Event, err error) {
+func (f *Feed) Next(ctx context.Context) (exchange.Event, error) {
+	var ev exchange.Event
+	err := f.Read(ctx, &ev)
+	return ev, err
+}
+
+// Read is Next writing the event into ev, which saves copying it through return values (a replay's event
+// loop reads hundreds of thousands). On an error ev is the zero Event.
+func (f *Feed) Read(ctx context.Context, ev *exchange.Event) error {
 	if f.hasPend { // the mark of the perp quote just returned
 		f.hasPend = false
-		f.markEvent(&ev)
-		return ev, nil
+		f.markEvent(ev)
+		return nil
 	}
 	if f.err != nil {
-		return ev, f.err
+		*ev = exchange.Event{}
+		return f.err
 	}
 	if f.calls++; f.calls&1023 == 0 {
 		if err := ctx.Err(); err != nil {
-			return ev, err
+			*ev = exchange.Event{}
+			return err
 		}
 	}
 	for {
 		if len(f.heap) == 0 {
-			return ev, io.EOF
+			*ev = exchange.Event{}
+			return io.EOF
 		}
 		top := &f.heap[0]
 		ns := top.ns
 		if f.bounded && ns >= f.to {
 			f.heap = f.heap[:0]
-			return ev, io.EOF
+			*ev = exchange.Event{}
+			return io.EOF
 		}
-		var raw decimal.Decimal
-		var rawF float64
-		ev, raw, rawF, err = top.src.take()
+		raw, rawF, err := top.src.take(ev)
 		emit := ns >= f.from
-		f.observe(f.syms[top.sym], ns, &ev, raw, rawF, emit)
+		f.observe(f.syms[top.sym], ns, ev, raw, rawF, emit)
 		if err != nil {
 			f.err = err
 			f.heap = f.heap[:0]
 			if emit {
-				return ev, nil // the next calls report the error, after the pending mark
+				return nil // the next calls report the error, after the pending mark
 			}
-			return exchange.Event{}, err
+			*ev = exchange.Event{}
+			return err
 		}
 		if top.ns = top.src.head(); top.ns == exhausted {
 			last := len(f.heap) - 1
@@ -250,7 +261,7 @@ func (f *Feed) Next(ctx context.Context) (ev exchange.Event, err error) {
 		}
 		f.heap.down(0)
 		if emit {
-			return ev, nil
+			return nil
 		}
 	}
 }
@@ -296,13 +307,13 @@ func (f *Feed) observe(st *symState, ns int64, ev *exchange.Event, raw decimal.D
 	}
 }
 
-// markEvent writes the pending mark into ev (the caller's zero Event).
+// markEvent writes the pending mark into ev (all of it).
 func (f *Feed) markEvent(ev *exchange.Event) {
 	p := &f.pend
 	st := f.syms[p.sym]
 	t := time.Unix(0, p.ns).UTC()
-	ev.Kind, ev.Time, ev.Venue, ev.Symbol = exchange.EventMark, t, exchange.Futures, st.symbol
-	ev.Mark = exchange.Mark{Symbol: st.symbol, Mark: st.mark, EstimatedRate: st.est.last, NextFundingTime: time.Unix(0, p.next).UTC(), Time: t}
+	*ev = exchange.Event{Kind: exchange.EventMark, Time: t, Venue: exchange.Futures, Symbol: st.symbol,
+		Mark: exchange.Mark{Symbol: st.symbol, Mark: st.mark, EstimatedRate: st.est.last, NextFundingTime: time.Unix(0, p.next).UTC(), Time: t}}
 	if st.haveSpot {
 		ev.Mark.Index = st.spot
 	}

@@ -1,11 +1,15 @@
 package replay_test
 
 import (
+	"context"
 	"encoding/csv"
+	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -572,5 +576,60 @@ func TestCoverageOfTheShippedData(t *testing.T) {
 	}
 	if _, _, err := replay.Coverage(t.TempDir(), replay.Options{}); err == nil {
 		t.Fatal("a directory without klines has no coverage")
+	}
+}
+
+// Read into one reused event (as the engine's loop does) must give exactly Next's events, and the same
+// ending: the shipped data to io.EOF, the gaps fixture (suspend/resume), a corrupt file to its error, a range
+// that skips rows. A field Read forgot to overwrite would show up from the event before.
+func TestReadEqualsNext(t *testing.T) {
+	from := time.Date(2021, 3, 1, 0, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		name string
+		dir  string
+		opts replay.Options
+	}{
+		{"shipped", shipped, shippedOptions()},
+		{"range", shipped, replay.Options{Symbols: []string{"BTCUSDT"}, From: from, To: from.Add(72 * time.Hour)}},
+		{"gaps", "testdata/gaps", replay.Options{}},
+		{"corrupt", "testdata/corrupt", replay.Options{}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			want, wantErr := readAll(c.dir, c.opts)
+			f, err := replay.Open(c.dir, c.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			ev := exchange.Event{Kind: exchange.EventFunding, Symbol: "DIRTY", Venue: exchange.Margin, Time: from,
+				Quote: exchange.Quote{Bid: d("1"), Ask: d("2")}, Mark: exchange.Mark{Mark: d("3"), Index: d("4")},
+				Funding: exchange.FundingRate{Rate: d("0.5"), IntervalHours: 3}}
+			n := 0
+			for ; ; n++ {
+				err := f.Read(context.Background(), &ev)
+				if err != nil {
+					if wantErr == nil && !errors.Is(err, io.EOF) || wantErr != nil && err.Error() != wantErr.Error() {
+						t.Fatalf("Read ended with %v after %d events, Next with %v", err, n, wantErr)
+					}
+					if !reflect.DeepEqual(ev, exchange.Event{}) {
+						t.Errorf("Read left %s in the event with its error", describe(ev))
+					}
+					if err2 := f.Read(context.Background(), &ev); err2 == nil || err2.Error() != err.Error() {
+						t.Errorf("the next Read returned %v, want the error again", err2)
+					}
+					break
+				}
+				if n >= len(want) {
+					t.Fatalf("Read returned more than Next's %d events: %s", len(want), describe(ev))
+				}
+				if !reflect.DeepEqual(ev, want[n]) {
+					t.Fatalf("event %d: Read %s, Next %s", n, describe(ev), describe(want[n]))
+				}
+				ev.Symbol, ev.Funding.IntervalHours, ev.Quote.BidQty = "DIRTY", 5, d("9") // what Read must overwrite
+			}
+			if n != len(want) || n == 0 {
+				t.Errorf("Read returned %d events, Next %d", n, len(want))
+			}
+		})
 	}
 }

@@ -58,9 +58,9 @@ func newFundingSource(files []string, symbol string, defHours int) (*fundingSour
 func (s *fundingSource) head() int64 { return s.nextNs }
 func (s *fundingSource) close()      { s.lr.close() }
 
-func (s *fundingSource) take() (ev exchange.Event, raw decimal.Decimal, rawF float64, err error) {
-	ev = s.next
-	return ev, raw, rawF, s.fill()
+func (s *fundingSource) take(ev *exchange.Event) (raw decimal.Decimal, rawF float64, err error) {
+	*ev = s.next
+	return raw, rawF, s.fill()
 }
 
 // fill reads the next row into next (nextNs = exhausted at the end or after an error).

@@ -106,24 +106,26 @@ func (s *klineSource) head() int64 {
 	return s.q.buf[s.q.head].ns
 }
 
-func (s *klineSource) take() (ev exchange.Event, raw decimal.Decimal, rawF float64, err error) {
+func (s *klineSource) take(ev *exchange.Event) (raw decimal.Decimal, rawF float64, err error) {
 	st := s.q.pop()
 	t := time.Unix(0, st.ns).UTC()
-	ev = exchange.Event{Kind: st.kind, Time: t, Venue: s.venue, Symbol: s.symbol}
 	switch st.kind {
 	case exchange.EventQuote:
 		mp := s.price(st.pt)
-		ev.Quote = exchange.Quote{Venue: s.venue, Symbol: s.symbol, Bid: mp.bid, BidQty: s.cur.vol, Ask: mp.ask, AskQty: s.cur.vol, Time: t}
+		*ev = exchange.Event{Kind: st.kind, Time: t, Venue: s.venue, Symbol: s.symbol,
+			Quote: exchange.Quote{Venue: s.venue, Symbol: s.symbol, Bid: mp.bid, BidQty: s.cur.vol, Ask: mp.ask, AskQty: s.cur.vol, Time: t}}
 		raw, rawF = mp.raw, mp.f
 	case exchange.EventMark: // an intra-bar extreme of the perp: the mark moves, nothing is quoted (no bid/ask)
 		n := *s.pts[st.pt]
 		raw, rawF = s.pr.raw(n, &s.slab), n.float()
-		ev.Mark = exchange.Mark{Symbol: s.symbol, Mark: raw, Time: t}
+		*ev = exchange.Event{Kind: st.kind, Time: t, Venue: s.venue, Symbol: s.symbol, Mark: exchange.Mark{Symbol: s.symbol, Mark: raw, Time: t}}
+	default:
+		*ev = exchange.Event{Kind: st.kind, Time: t, Venue: s.venue, Symbol: s.symbol}
 	}
 	if s.q.n == 0 {
 		err = s.fill()
 	}
-	return ev, raw, rawF, err
+	return raw, rawF, err
 }
 
 // fill reads the next bar and queues its events (and a suspend/resume pair before it after a gap, or a final

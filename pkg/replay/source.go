@@ -22,10 +22,10 @@ const exhausted = math.MaxInt64
 type source interface {
 	// head is the time (Unix ns) of the next event, exhausted when there is none.
 	head() int64
-	// take returns the next event and reads ahead. raw and rawF are the bar price behind a quote (the index
-	// for spot, the mark for perp). An error names the file and line of a corrupt row; the event returned
-	// with it is still valid.
-	take() (ev exchange.Event, raw decimal.Decimal, rawF float64, err error)
+	// take writes the next event into ev (all of it) and reads ahead. raw and rawF are the bar price behind
+	// a quote (the index for spot, the mark for perp). An error names the file and line of a corrupt row;
+	// the event written with it is still valid.
+	take(ev *exchange.Event) (raw decimal.Decimal, rawF float64, err error)
 	close()
 }
 
