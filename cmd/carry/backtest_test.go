@@ -24,6 +24,14 @@ type btResult struct {
 		Strategy btMetrics  `json:"strategy"`
 		Baseline *btMetrics `json:"baseline"`
 	} `json:"summary"`
+	Strategy struct {
+		Capital decimal.Decimal `json:"capital"`
+		Samples []struct {
+			Time                                      time.Time
+			Equity, Funding, Fees, Interest, Notional decimal.Decimal
+			BasisPnL                                  decimal.Decimal `json:"basis_pnl"`
+		} `json:"samples"`
+	} `json:"strategy"`
 }
 
 type btMetrics struct {
@@ -83,6 +91,26 @@ func TestBacktestOnTheShippedData(t *testing.T) {
 	}
 	if res.Summary.Baseline == nil || !res.Summary.Baseline.Funding.IsPositive() {
 		t.Fatalf("no baseline: %+v", res.Summary.Baseline)
+	}
+	// Every hourly sample adds up too: basis PnL = equity − (capital + funding − fees − interest).
+	// While a pair is held its equity moves with the prices nearly every hour; flat, it stays put.
+	samples, held, moved := res.Strategy.Samples, 0, 0
+	if len(samples) < 10000 {
+		t.Fatalf("%d samples for over two years of hours", len(samples))
+	}
+	for i, x := range samples {
+		if want := x.Equity.Sub(res.Strategy.Capital.Add(x.Funding).Sub(x.Fees).Sub(x.Interest)); !x.BasisPnL.Equal(want) {
+			t.Fatalf("sample %s: basis PnL %s, want %s (equity %s)", x.Time, x.BasisPnL, want, x.Equity)
+		}
+		if x.Notional.IsPositive() {
+			held++
+			if i > 0 && !x.Equity.Equal(samples[i-1].Equity) {
+				moved++
+			}
+		}
+	}
+	if held == 0 || held == len(samples) || moved < held*9/10 {
+		t.Errorf("%d of %d samples hold a notional, and the equity of %d of them moved from the hour before", held, len(samples), moved)
 	}
 	f, err := os.Open(filepath.Join(out, "chart.png"))
 	if err != nil {

@@ -47,7 +47,7 @@ type recorder struct {
 	cash                               decimal.Decimal     // quote asset in every wallet (futures: the wallet, not its unrealised PnL)
 	base                               []holding           // assets held net of loans (non-zero)
 	perps                              []exchange.Position // quantity and entry of each perp position
-	sums                               [4]exact.Sum        // a sample's equity, notional and the pairs' notionals
+	sums                               [6]exact.Sum        // a sample's equity, notional, the pairs' notionals, and the last sample's equity and notional
 	cashSum                            exact.Sum           // cash, for the samples (redone when cashDirty)
 	cashDirty                          bool
 }
@@ -228,13 +228,37 @@ func (r *recorder) sample(at time.Time) {
 	}
 	// Samples are valuations for the report: 8 decimal places (1e-8 of the quote asset) keep them exact
 	// enough and cheap to plot.
+	totalsMoved := r.totalsDirty
 	if r.totalsDirty {
 		r.funding8, r.fees8, r.interest8, r.totalsDirty = r.funding.Round(8), r.fees.Round(8), r.interest.Round(8), false
 		r.basis0 = r.book.Capital.Add(r.funding8).Sub(r.fees8).Sub(r.interest8).Round(8)
 	}
-	s := report.Sample{Time: at, Equity: eq.Round(8), Funding: r.funding8, Fees: r.fees8, Interest: r.interest8,
-		Notional: notional.Round(8), Symbol: sym, Basis: report.NaN, FundingRate: report.NaN}
-	s.BasisPnL = s.Equity.Sub(r.basis0)
+	s := report.Sample{Time: at, Funding: r.funding8, Fees: r.fees8, Interest: r.interest8, Symbol: sym,
+		Basis: report.NaN, FundingRate: report.NaN}
+	// An hour valued exactly as the one before (nothing held and no cash moved: about half of a backtest)
+	// reuses its decimals instead of rounding new ones.
+	prevEq, prevNotional := &r.sums[4], &r.sums[5]
+	if n := len(r.book.Samples); n > 0 && eq.Cmp(prevEq) == 0 {
+		last := &r.book.Samples[n-1]
+		s.Equity = last.Equity
+		if !totalsMoved {
+			s.BasisPnL = last.BasisPnL
+		} else {
+			s.BasisPnL = s.Equity.Sub(r.basis0)
+		}
+	} else {
+		s.Equity = eq.Round(8)
+		s.BasisPnL = s.Equity.Sub(r.basis0)
+		prevEq.Reset()
+		prevEq.AddSum(eq)
+	}
+	if n := len(r.book.Samples); n > 0 && notional.Cmp(prevNotional) == 0 {
+		s.Notional = r.book.Samples[n-1].Notional
+	} else {
+		s.Notional = notional.Round(8)
+		prevNotional.Reset()
+		prevNotional.AddSum(notional)
+	}
 	if sg := r.signals.Get(sym); sg != nil {
 		if sg.SpotBid > 0 && sg.PerpBid > 0 && !sg.SpotSuspended && !sg.PerpSuspended {
 			s.Basis = sg.Basis()
