@@ -11,6 +11,8 @@ import (
 	"math"
 	"time"
 
+	"github.com/shopspring/decimal"
+
 	"github.com/carry-trading/carry/exchange"
 )
 
@@ -39,6 +41,24 @@ type Symbol struct {
 	LastSettled time.Time
 	Smoothed    float64 // EMA of settled rates
 	Settlements int     // settlements seen
+
+	// The decimals the floats above were converted from: a replay passes the same value again in most
+	// events (a bar opens at the previous close; a mark repeats the index and the estimate).
+	spotBid, spotAsk, perpBid, perpAsk, mark, index, est floatMemo
+}
+
+// floatMemo is a decimal's float conversion, redone only for another decimal value. Decimals are immutable
+// and the memo keeps its own alive, so the same (pointer, exponent) pair is always the same number.
+type floatMemo struct {
+	d decimal.Decimal
+	f float64
+}
+
+func (m *floatMemo) of(d decimal.Decimal) float64 {
+	if d != m.d {
+		m.d, m.f = d, d.InexactFloat64()
+	}
+	return m.f
 }
 
 // Params shape the smoothed expectation.
@@ -202,13 +222,13 @@ func (b *Book) Apply(ev *exchange.Event) bool {
 			venue = q.Venue
 		}
 		if venue == exchange.Futures {
-			s.Perp, s.PerpBid, s.PerpAsk, s.PerpUpdated = *q, q.Bid.InexactFloat64(), q.Ask.InexactFloat64(), ev.Time
+			s.Perp, s.PerpBid, s.PerpAsk, s.PerpUpdated = *q, s.perpBid.of(q.Bid), s.perpAsk.of(q.Ask), ev.Time
 		} else {
-			s.Spot, s.SpotBid, s.SpotAsk, s.SpotUpdated = *q, q.Bid.InexactFloat64(), q.Ask.InexactFloat64(), ev.Time
+			s.Spot, s.SpotBid, s.SpotAsk, s.SpotUpdated = *q, s.spotBid.of(q.Bid), s.spotAsk.of(q.Ask), ev.Time
 		}
 	case exchange.EventMark:
 		m := &ev.Mark
-		s.Mark, s.Index, s.EstimatedRate = m.Mark.InexactFloat64(), m.Index.InexactFloat64(), m.EstimatedRate.InexactFloat64()
+		s.Mark, s.Index, s.EstimatedRate = s.mark.of(m.Mark), s.index.of(m.Index), s.est.of(m.EstimatedRate)
 		if !m.NextFundingTime.IsZero() {
 			s.NextFunding = m.NextFundingTime
 		}

@@ -128,3 +128,34 @@ func TestSeedFromSettledHistory(t *testing.T) {
 		t.Fatalf("stale history applied after a live settlement (%d)", n)
 	}
 }
+
+// The floats follow every new decimal, also when a replay passes the same decimal value again (a bar opening
+// at the previous close, a mark repeating the index): each event's floats are its own numbers.
+func TestFloatsFollowEveryEvent(t *testing.T) {
+	b := NewBook([]string{"BTCUSDT"}, Params{SmoothingSettlements: 3, EstimateWeight: 0.5})
+	s := b.Get("BTCUSDT")
+	bid, ask := d("100"), d("101")
+	mark := func(m, index, est decimal.Decimal) *exchange.Event {
+		return &exchange.Event{Kind: exchange.EventMark, Time: t0, Venue: exchange.Futures, Symbol: "BTCUSDT",
+			Mark: exchange.Mark{Symbol: "BTCUSDT", Mark: m, Index: index, EstimatedRate: est, Time: t0}}
+	}
+	for i, c := range []struct {
+		ev                                   *exchange.Event
+		spotBid, spotAsk, mark, index, estim float64
+	}{
+		{&exchange.Event{Kind: exchange.EventQuote, Venue: exchange.Spot, Symbol: "BTCUSDT", Quote: exchange.Quote{Bid: bid, Ask: ask}}, 100, 101, 0, 0, 0},
+		{&exchange.Event{Kind: exchange.EventQuote, Venue: exchange.Spot, Symbol: "BTCUSDT", Quote: exchange.Quote{Bid: bid, Ask: ask}}, 100, 101, 0, 0, 0},
+		{quote(exchange.Spot, "102", "103", t0), 102, 103, 0, 0, 0},
+		{&exchange.Event{Kind: exchange.EventQuote, Venue: exchange.Spot, Symbol: "BTCUSDT", Quote: exchange.Quote{Bid: bid, Ask: ask}}, 100, 101, 0, 0, 0},
+		{mark(d("99"), bid, d("0.0001")), 100, 101, 99, 100, 0.0001},
+		{mark(d("98"), bid, d("0.0001")), 100, 101, 98, 100, 0.0001},
+		{mark(d("97"), ask, d("-0.0002")), 100, 101, 97, 101, -0.0002},
+		{mark(d("96"), decimal.Decimal{}, decimal.Zero), 100, 101, 96, 0, 0},
+	} {
+		b.Apply(c.ev)
+		if s.SpotBid != c.spotBid || s.SpotAsk != c.spotAsk || s.Mark != c.mark || s.Index != c.index || s.EstimatedRate != c.estim {
+			t.Fatalf("event %d: spot %v/%v mark %v index %v estimate %v, want %v/%v %v %v %v", i, s.SpotBid, s.SpotAsk,
+				s.Mark, s.Index, s.EstimatedRate, c.spotBid, c.spotAsk, c.mark, c.index, c.estim)
+		}
+	}
+}
