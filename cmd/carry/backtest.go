@@ -406,13 +406,13 @@ type barSource struct {
 	src interface {
 		Next(context.Context) (exchange.Event, error)
 	}
-	bar *progressBar
+	bar  *progressBar
+	last exchange.Event // Next's event
 }
 
 func (b *barSource) Next(ctx context.Context) (exchange.Event, error) {
-	var ev exchange.Event
-	err := b.Read(ctx, &ev)
-	return ev, err
+	err := b.Read(ctx, &b.last) // a local event would escape: one allocation per event
+	return b.last, err
 }
 
 // Read passes a replay's Read through (strategy.EventReader), so the bar costs the engine no event copy.

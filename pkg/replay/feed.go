@@ -29,6 +29,7 @@ type Feed struct {
 	hasPend  bool
 	err      error
 	calls    uint64
+	last     exchange.Event // Next's event
 }
 
 // pendingMark is the mark that follows the perp quote just returned; its prices are the symbol's state
@@ -207,9 +208,8 @@ func (f *Feed) addSymbol(dir, sym string, idx int, interval string, ivDur time.D
 // Next returns the next event, io.EOF after the last one (or at To), or an error naming the file and line of
 // a corrupt row. After an error every call returns it again.
 func (f *Feed) Next(ctx context.Context) (exchange.Event, error) {
-	var ev exchange.Event
-	err := f.Read(ctx, &ev)
-	return ev, err
+	err := f.Read(ctx, &f.last) // into the feed's own value: a local one would escape, one allocation per event
+	return f.last, err
 }
 
 // Read is Next writing the event into ev, which saves copying it through return values (a replay's event

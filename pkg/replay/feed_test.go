@@ -633,3 +633,36 @@ func TestReadEqualsNext(t *testing.T) {
 		})
 	}
 }
+
+// Next and Read cost no allocation per event (decimals come from slabs, a row's fields from a reused buffer):
+// a value that escaped to the heap once per event would show here.
+func TestNextAndReadDoNotAllocatePerEvent(t *testing.T) {
+	f, err := replay.Open(shipped, shippedOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	ctx := context.Background()
+	var ev exchange.Event
+	for range 5000 { // past the first days, whose estimator and history warm up
+		if _, err := f.Next(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for name, step := range map[string]func(){
+		"Next": func() {
+			if _, err := f.Next(ctx); err != nil {
+				t.Fatal(err)
+			}
+		},
+		"Read": func() {
+			if err := f.Read(ctx, &ev); err != nil {
+				t.Fatal(err)
+			}
+		},
+	} {
+		if n := testing.AllocsPerRun(20000, step); n > 0.5 {
+			t.Errorf("%s: %.2f allocations per event", name, n)
+		}
+	}
+}
