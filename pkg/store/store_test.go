@@ -153,6 +153,21 @@ func TestAccountsAreStableAndApart(t *testing.T) {
 
 // openingRound is a pending pair's first round: pending → opening with a spot buy of 0.10011 and a perp sell
 // of 0.1 (their client ids returned).
+// newCarryPair is a new database with a paper account "main" holding a pending BTCUSDT carry pair of 0.1.
+func newCarryPair(t *testing.T) (*store.Store, store.Account, pair.Pair) {
+	t.Helper()
+	st, _ := pg.NewStore(t)
+	acct, err := st.EnsureAccount(context.Background(), "main", "paper")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := st.CreatePair(context.Background(), pair.Pair{AccountID: acct.ID, Symbol: "BTCUSDT", Direction: pair.Carry, TargetQty: d("0.1"), CreatedAt: t0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st, acct, p
+}
+
 func openingRound(acct store.Account, p pair.Pair) (tr pair.Transition, spotID, perpID string) {
 	spotID = pair.ClientOrderID(acct.ClientPrefix, p.ID, 1, pair.LegSpot)
 	perpID = pair.ClientOrderID(acct.ClientPrefix, p.ID, 1, pair.LegPerp)
@@ -166,13 +181,8 @@ func openingRound(acct store.Account, p pair.Pair) (tr pair.Transition, spotID, 
 }
 
 func TestCommitWritesAheadAndNeverReusesAnID(t *testing.T) {
-	st, _ := pg.NewStore(t)
+	st, acct, p := newCarryPair(t)
 	ctx := context.Background()
-	acct, _ := st.EnsureAccount(ctx, "main", "paper")
-	p, err := st.CreatePair(ctx, pair.Pair{AccountID: acct.ID, Symbol: "BTCUSDT", Direction: pair.Carry, TargetQty: d("0.1"), CreatedAt: t0})
-	if err != nil {
-		t.Fatal(err)
-	}
 	if _, err := st.CreatePair(ctx, pair.Pair{AccountID: acct.ID, Symbol: "BTCUSDT", Direction: pair.Carry, TargetQty: d("0.1")}); !errors.Is(err, store.ErrSymbolBusy) {
 		t.Fatalf("second live pair on BTCUSDT: want ErrSymbolBusy, got %v", err)
 	}
@@ -343,13 +353,8 @@ func TestOneTraderPerAccount(t *testing.T) {
 // Concurrent commits of the same transition: exactly one moves the pair and records its orders; the others
 // are stale and leave nothing behind. A pair that does not exist is ErrNotFound.
 func TestCommitIsAtomicUnderConcurrency(t *testing.T) {
-	st, _ := pg.NewStore(t)
+	st, _, p := newCarryPair(t)
 	ctx := context.Background()
-	acct, _ := st.EnsureAccount(ctx, "main", "paper")
-	p, err := st.CreatePair(ctx, pair.Pair{AccountID: acct.ID, Symbol: "BTCUSDT", Direction: pair.Carry, TargetQty: d("0.1"), CreatedAt: t0})
-	if err != nil {
-		t.Fatal(err)
-	}
 	next := p
 	next.State, next.Attempt = pair.Opening, 1
 	const n = 8
@@ -436,13 +441,8 @@ func TestFundingBatchStoresWhatSingleInsertsStore(t *testing.T) {
 // RecordOrders stores a round's answers in one round trip: every fill once (reporting the new ones), each
 // order's state; a failing statement writes nothing of the round; an order never committed is ErrNotFound.
 func TestRecordOrdersStoresARoundAtOnce(t *testing.T) {
-	st, _ := pg.NewStore(t)
+	st, acct, p := newCarryPair(t)
 	ctx := context.Background()
-	acct, _ := st.EnsureAccount(ctx, "main", "paper")
-	p, err := st.CreatePair(ctx, pair.Pair{AccountID: acct.ID, Symbol: "BTCUSDT", Direction: pair.Carry, TargetQty: d("0.1"), CreatedAt: t0})
-	if err != nil {
-		t.Fatal(err)
-	}
 	tr, spotID, perpID := openingRound(acct, p)
 	if err := st.Commit(ctx, tr); err != nil {
 		t.Fatal(err)

@@ -274,3 +274,26 @@ func TestFaultsAreOneShotOrPersistent(t *testing.T) {
 		t.Errorf("endpoints: %v", fakebinance.Endpoints())
 	}
 }
+
+// An order that does not exist is -2013 to a query and -2011 to a cancel, as on Binance; a request that names
+// no order is -1102 to both, and a malformed orderId is a parameter error, not an unknown order.
+func TestUnknownOrdersAnswerLikeBinance(t *testing.T) {
+	srv := start(t)
+	key, secret := srv.APIKey(), srv.APISecret()
+	for _, tc := range []struct {
+		method, path, query string
+		code                float64
+	}{
+		{"GET", "/api/v3/order", "symbol=BTCUSDT&origClientOrderId=nope", -2013},
+		{"DELETE", "/api/v3/order", "symbol=BTCUSDT&origClientOrderId=nope", -2011},
+		{"DELETE", "/fapi/v1/order", "symbol=BTCUSDT&orderId=123456", -2011},
+		{"GET", "/api/v3/order", "symbol=BTCUSDT", -1102},
+		{"DELETE", "/api/v3/order", "symbol=BTCUSDT", -1102},
+		{"DELETE", "/fapi/v1/order", "symbol=BTCUSDT&orderId=abc", -1100},
+	} {
+		status, body := call{method: tc.method, path: tc.path, query: tc.query, key: key, secret: secret}.do(t, srv)
+		if status != 400 || body["code"] != tc.code {
+			t.Errorf("%s %s?%s: %d %v, want 400 code %v", tc.method, tc.path, tc.query, status, body, tc.code)
+		}
+	}
+}

@@ -85,7 +85,9 @@ func (st *state) spotOrderAnswer(o *order, respType string) map[string]any {
 	return res
 }
 
-func (st *state) findOrder(venue exchange.Venue, q *request) (*order, error) {
+// findOrder finds the order a request names by origClientOrderId or orderId; unknown is the endpoint's own
+// answer for an order that does not exist (query -2013, cancel -2011). A request naming neither is -1102.
+func (st *state) findOrder(venue exchange.Venue, q *request, unknown error) (*order, error) {
 	sym := upper(q.str("symbol"))
 	if client := q.str("origClientOrderId"); client != "" {
 		if o, ok := st.orders[orderKey{venue, sym, client}]; ok {
@@ -102,55 +104,54 @@ func (st *state) findOrder(venue exchange.Venue, q *request) (*order, error) {
 	} else {
 		return nil, errBadRequest(-1102, "Param 'origClientOrderId' or 'orderId' must be sent, but both were empty/null!")
 	}
-	return nil, errBadRequest(-2013, "Order does not exist.")
+	return nil, unknown
 }
 
-// getOrder serves GET …/order on a venue.
-func getOrder(venue exchange.Venue) func(*request) (any, error) {
+// orderRequest serves a request about one existing order of a venue: the symbol is required, the order is
+// found by findOrder (unknown when it does not exist), and fn answers under the state lock.
+func orderRequest(venue exchange.Venue, unknown error, fn func(q *request, st *state, o *order) (any, error)) func(*request) (any, error) {
 	return func(q *request) (any, error) {
 		if err := q.required("symbol"); err != nil {
 			return nil, err
 		}
 		return q.s.locked(func(st *state) (any, error) {
-			o, err := st.findOrder(venue, q)
+			o, err := st.findOrder(venue, q, unknown)
 			if err != nil {
 				return nil, err
 			}
-			return orderJSON(o), nil
+			return fn(q, st, o)
 		})
 	}
+}
+
+// getOrder serves GET …/order on a venue.
+func getOrder(venue exchange.Venue) func(*request) (any, error) {
+	return orderRequest(venue, errBadRequest(-2013, "Order does not exist."), func(_ *request, _ *state, o *order) (any, error) {
+		return orderJSON(o), nil
+	})
 }
 
 // cancelOrder serves DELETE …/order on a venue. A margin order's unused auto-borrow is repaid
 // (autoRepayAtCancel).
 func cancelOrder(venue exchange.Venue) func(*request) (any, error) {
-	return func(q *request) (any, error) {
-		if err := q.required("symbol"); err != nil {
+	return orderRequest(venue, errBadRequest(-2011, "Unknown order sent."), func(q *request, st *state, o *order) (any, error) {
+		if _, err := st.cancel(venue, o.symbol, o.client); err != nil {
 			return nil, err
 		}
-		return q.s.locked(func(st *state) (any, error) {
-			o, err := st.findOrder(venue, q)
-			if err != nil {
-				return nil, errBadRequest(-2011, "Unknown order sent.")
-			}
-			if _, err := st.cancel(venue, o.symbol, o.client); err != nil {
-				return nil, err
-			}
-			res := orderJSON(o)
-			switch venue {
-			case exchange.Futures:
-				delete(res, "time")
-				return res, nil
-			case exchange.Margin:
-				st.returnUnusedBorrow(o, st.symbol(exchange.Spot, o.symbol))
-				res["orderId"] = fmt.Sprint(o.id) // a string in this answer, as Binance documents it (and go-binance reads it)
-			}
-			res["origClientOrderId"] = o.client
-			res["clientOrderId"] = q.str("newClientOrderId")
-			res["transactTime"] = o.updated
+		res := orderJSON(o)
+		switch venue {
+		case exchange.Futures:
+			delete(res, "time")
 			return res, nil
-		})
-	}
+		case exchange.Margin:
+			st.returnUnusedBorrow(o, st.symbol(exchange.Spot, o.symbol))
+			res["orderId"] = fmt.Sprint(o.id) // a string in this answer, as Binance documents it (and go-binance reads it)
+		}
+		res["origClientOrderId"] = o.client
+		res["clientOrderId"] = q.str("newClientOrderId")
+		res["transactTime"] = o.updated
+		return res, nil
+	})
 }
 
 // tradeQuery is a trade-list request (spot and margin myTrades, futures userTrades): a symbol, optionally an
