@@ -190,7 +190,6 @@ func (e *Executor) round(ctx context.Context, p *pair.Pair, to pair.State, g goa
 func (e *Executor) commit(ctx context.Context, p *pair.Pair, next pair.Pair, orders []pair.OrderIntent, reason string) error {
 	at := e.clock.Now()
 	if err := e.j.Commit(ctx, pair.Transition{PairID: p.ID, From: p.State, To: next.State, Reason: reason, At: at, Orders: orders, Updated: next}); err != nil {
-		e.forget(p.ID) // the transition may or may not have been written
 		return fmt.Errorf("committing pair %d %s→%s: %w", p.ID, p.State, next.State, err)
 	}
 	e.log.Info().Int64("pair", p.ID).Str("symbol", p.Symbol).Str("from", string(p.State)).Str("to", string(next.State)).
@@ -204,7 +203,6 @@ func (e *Executor) commit(ctx context.Context, p *pair.Pair, next pair.Pair, ord
 		next.OpenedAt = at
 	}
 	*p = next
-	e.rememberPair(next)
 	return nil
 }
 
@@ -213,14 +211,6 @@ func (e *Executor) commit(ctx context.Context, p *pair.Pair, next pair.Pair, ord
 // batch (one round trip, one implicit transaction). A failure of either returns before the rest is written:
 // recovery asks the venue again by client id.
 func (e *Executor) record(ctx context.Context, p *pair.Pair, results []legResult) error {
-	err := e.recordResults(ctx, p, results)
-	if err != nil {
-		e.forget(p.ID) // some of it may have been written
-	}
-	return err
-}
-
-func (e *Executor) recordResults(ctx context.Context, p *pair.Pair, results []legResult) error {
 	at := e.clock.Now()
 	answered := make([]exchange.Order, 0, len(results))
 	for _, r := range results {
@@ -250,12 +240,8 @@ func (e *Executor) recordResults(ctx context.Context, p *pair.Pair, results []le
 	if len(answered) == 0 {
 		return nil
 	}
-	fresh, err := e.j.RecordOrders(ctx, e.account.ID, p.ID, answered, at)
-	if err != nil {
-		return err
-	}
-	e.addFills(p, fresh)
-	return nil
+	_, err := e.j.RecordOrders(ctx, e.account.ID, p.ID, answered, at)
+	return err
 }
 
 // withDefaults fills in what a venue's answer may leave out: the order's client id, and each fill's client

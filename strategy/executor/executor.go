@@ -129,7 +129,6 @@ type Executor struct {
 	observer Observer
 	quotes   func(venue exchange.Venue, symbol string) (exchange.Quote, bool)
 	changed  func()
-	known    map[int64]*known // what was last written for each live pair (memo.go)
 
 	mu          sync.Mutex
 	lastSkew    time.Duration
@@ -160,7 +159,7 @@ func New(cfg Config, venue Venue, j Journal, clk clock.Clock, log zerolog.Logger
 	if cfg.OrderTimeout <= 0 {
 		cfg.OrderTimeout = 10 * time.Second
 	}
-	e := &Executor{cfg: cfg, venue: venue, j: j, clock: clk, log: log, account: account, markets: map[string]Market{}, known: map[int64]*known{},
+	e := &Executor{cfg: cfg, venue: venue, j: j, clock: clk, log: log, account: account, markets: map[string]Market{},
 		preTrade: opts.PreTrade, crash: opts.Crashpoint, alert: opts.Alert, observer: opts.Observer, quotes: opts.Quotes}
 	if e.crash == nil {
 		e.crash = func(string) {}

@@ -58,7 +58,6 @@ type rig struct {
 	venue  *paper.Venue
 	clock  *clock.Sim
 	exec   *executor.Executor
-	cfg    executor.Config
 	acct   store.Account
 	alerts []executor.Alert
 	mu     sync.Mutex
@@ -93,20 +92,12 @@ func newRig(t testing.TB, tweak func(*executor.Config)) *rig {
 	if tweak != nil {
 		tweak(&cfg)
 	}
-	r.cfg = cfg
-	r.exec = r.newExec(st)
-	return r
-}
-
-// newExec returns an executor over journal j, as newRig makes it: a restart of the process when j is the
-// rig's store.
-func (r *rig) newExec(j executor.Journal) *executor.Executor {
-	e := executor.New(r.cfg, r.venue, j, r.clock, zerolog.Nop(), r.acct, executor.Options{
+	r.exec = executor.New(cfg, venue, st, clk, zerolog.Nop(), acct, executor.Options{
 		Alert: func(a executor.Alert) { r.mu.Lock(); r.alerts = append(r.alerts, a); r.mu.Unlock() },
 	})
-	e.SetMarket("BTCUSDT", executor.Market{Spot: exchangetest.BTCSpot(), Perp: exchangetest.BTCPerp(),
+	r.exec.SetMarket("BTCUSDT", executor.Market{Spot: exchangetest.BTCSpot(), Perp: exchangetest.BTCPerp(),
 		SpotFee: exchange.Fees{Maker: d("0.001"), Taker: d("0.001")}, PerpFee: exchange.Fees{Maker: d("0.0002"), Taker: d("0.0005")}})
-	return e
+	return r
 }
 
 // prices sets the spot and perp books around the given mids (one tick wide) and the mark.
@@ -486,9 +477,6 @@ func TestHaltResumeAndHedge(t *testing.T) {
 		ClientID: "manual-1", Side: exchange.Sell, Qty: d("0.01"), Price: d("60000"), Fee: d("0.6"), FeeAsset: "USDT", Time: r.clock.Now()}); err != nil {
 		t.Fatal(err)
 	}
-	// The executor remembers the fills it recorded itself; it learns of one written by another hand when it
-	// starts again (a running bot is the account's only writer).
-	r.exec = r.newExec(r.st)
 	if p, err = r.exec.Hedge(ctx, p.ID, "drift"); err != nil || p.State != pair.Open || !p.PerpQty.Equal(d("0.1")) {
 		t.Fatalf("hedge: %v %s spot %s perp %s", err, p.State, p.SpotQty, p.PerpQty)
 	}

@@ -43,8 +43,6 @@ func (e *Executor) Open(ctx context.Context, symbol string, dir pair.Direction, 
 	if err != nil {
 		return pair.Pair{}, fmt.Errorf("opening %s %s: %w", dir, symbol, err)
 	}
-	e.rememberPair(p)
-	e.entry(p.ID).haveLegs = true // a new pair has no fills
 	e.log.Info().Int64("pair", p.ID).Str("symbol", symbol).Str("direction", string(dir)).Str("qty", qty.String()).Str("reason", reason).Msg("opening pair")
 	if err := e.ensureMargin(ctx, &p, m, qty); err != nil {
 		next := p
@@ -60,7 +58,7 @@ func (e *Executor) Open(ctx context.Context, symbol string, dir pair.Direction, 
 
 // Close drives an open (or halted) pair to flat.
 func (e *Executor) Close(ctx context.Context, pairID int64, reason string) (pair.Pair, error) {
-	p, err := e.knownPair(ctx, pairID)
+	p, err := e.j.GetPair(ctx, pairID)
 	if err != nil {
 		return p, err
 	}
@@ -75,7 +73,7 @@ func (e *Executor) Close(ctx context.Context, pairID int64, reason string) (pair
 
 // Reduce shrinks an open pair's both legs to target (deleverage, a slice of an unwind).
 func (e *Executor) Reduce(ctx context.Context, pairID int64, target decimal.Decimal, reason string) (pair.Pair, error) {
-	p, err := e.knownPair(ctx, pairID)
+	p, err := e.j.GetPair(ctx, pairID)
 	if err != nil {
 		return p, err
 	}
@@ -100,7 +98,7 @@ func (e *Executor) Reduce(ctx context.Context, pairID int64, target decimal.Deci
 
 // Hedge levels an open pair whose legs drifted apart by a lot step or more.
 func (e *Executor) Hedge(ctx context.Context, pairID int64, reason string) (pair.Pair, error) {
-	p, err := e.knownPair(ctx, pairID)
+	p, err := e.j.GetPair(ctx, pairID)
 	if err != nil {
 		return p, err
 	}
@@ -114,7 +112,7 @@ func (e *Executor) Hedge(ctx context.Context, pairID int64, reason string) (pair
 // Adjust sends one corrective order on one leg of an open pair (risk's hedge-drift correction, for a drift
 // beyond the band that is at least one lot step), committed like every other round.
 func (e *Executor) Adjust(ctx context.Context, pairID int64, leg pair.Leg, grow bool, qty decimal.Decimal, reason string) (pair.Pair, error) {
-	p, err := e.knownPair(ctx, pairID)
+	p, err := e.j.GetPair(ctx, pairID)
 	if err != nil {
 		return p, err
 	}
@@ -139,7 +137,7 @@ func (e *Executor) Adjust(ctx context.Context, pairID int64, leg pair.Leg, grow 
 
 // Halt stops a pair for an operator, without trading.
 func (e *Executor) Halt(ctx context.Context, pairID int64, reason string) (pair.Pair, error) {
-	p, err := e.knownPair(ctx, pairID)
+	p, err := e.j.GetPair(ctx, pairID)
 	if err != nil {
 		return p, err
 	}
@@ -155,9 +153,7 @@ func (e *Executor) Halt(ctx context.Context, pairID int64, reason string) (pair.
 
 // Resume takes a halted pair back: re-levelled and open if it holds a position, closed if flat.
 func (e *Executor) Resume(ctx context.Context, pairID int64, reason string) (pair.Pair, error) {
-	// An operator's step after a halt: the pair is read afresh, whatever this executor remembers of it.
-	e.forget(pairID)
-	p, err := e.knownPair(ctx, pairID)
+	p, err := e.j.GetPair(ctx, pairID)
 	if err != nil {
 		return p, err
 	}
@@ -186,7 +182,7 @@ func (e *Executor) Resume(ctx context.Context, pairID int64, reason string) (pai
 // then uneven, the rest is closed: a perp leg the venue took away must not leave a naked spot leg. Spot
 // trades are not adopted: the spot wallet also holds the owner's own assets.
 func (e *Executor) Reconcile(ctx context.Context, pairID int64, why string) (pair.Pair, error) {
-	p, err := e.knownPair(ctx, pairID)
+	p, err := e.j.GetPair(ctx, pairID)
 	if err != nil {
 		return p, err
 	}
@@ -209,7 +205,6 @@ func (e *Executor) Reconcile(ctx context.Context, pairID int64, why string) (pai
 	// Every trade is offered to the journal; only those it did not hold (unique per venue, symbol and trade
 	// id, whichever pair recorded them) are new: those are adopted.
 	adoptedTrades, err := e.j.InsertFills(ctx, e.account.ID, p.ID, trades)
-	e.forget(p.ID) // fills written outside a round: read them all again
 	if err != nil {
 		return p, fmt.Errorf("pair %d: adopting the venue's trades: %w", p.ID, err)
 	}

@@ -2,10 +2,12 @@ package executor
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/shopspring/decimal"
 
 	"github.com/carry-trading/carry/exchange"
+	"github.com/carry-trading/carry/pkg/store"
 	"github.com/carry-trading/carry/strategy/pair"
 )
 
@@ -16,39 +18,47 @@ type legs struct {
 	perpCost, perpBase decimal.Decimal // the same for the perp leg
 }
 
-// add counts one fill of a pair in direction dir whose spot leg trades base.
-func (l *legs) add(f *exchange.Fill, dir pair.Direction, base string) {
-	switch f.Venue {
-	case exchange.Spot, exchange.Margin:
-		delta := f.NetBase(base)
-		if dir == pair.Reverse {
-			delta = delta.Neg()
-		}
-		l.spot = l.spot.Add(delta)
-		if f.Side == dir.SpotSide() {
-			l.spotCost = l.spotCost.Add(f.Price.Mul(f.Qty))
-			l.spotBase = l.spotBase.Add(f.Qty)
-		}
-	case exchange.Futures:
-		if f.Side == dir.PerpSide() {
-			l.perp = l.perp.Add(f.Qty)
-			l.perpCost = l.perpCost.Add(f.Price.Mul(f.Qty))
-			l.perpBase = l.perpBase.Add(f.Qty)
-		} else {
-			l.perp = l.perp.Sub(f.Qty)
+// holdings recomputes a pair's leg quantities from its fills. Carry: spot = bought − base fees − sold,
+// perp = sold − bought. Reverse: spot = sold − (bought − base fees), perp = bought − sold.
+func holdings(fills []store.FillRecord, dir pair.Direction, base string) legs {
+	var l legs
+	grow := dir.SpotSide()
+	perpGrow := dir.PerpSide()
+	for _, f := range fills {
+		switch f.Venue {
+		case exchange.Spot, exchange.Margin:
+			delta := f.NetBase(base)
+			if dir == pair.Reverse {
+				delta = delta.Neg()
+			}
+			l.spot = l.spot.Add(delta)
+			if f.Side == grow {
+				l.spotCost = l.spotCost.Add(f.Price.Mul(f.Qty))
+				l.spotBase = l.spotBase.Add(f.Qty)
+			}
+		case exchange.Futures:
+			if f.Side == perpGrow {
+				l.perp = l.perp.Add(f.Qty)
+				l.perpCost = l.perpCost.Add(f.Price.Mul(f.Qty))
+				l.perpBase = l.perpBase.Add(f.Qty)
+			} else {
+				l.perp = l.perp.Sub(f.Qty)
+			}
 		}
 	}
+	return l
 }
 
-// refresh reloads the pair's quantities and entry prices from its recorded fills.
+// refresh reloads the pair's quantities and entry prices from the journal's fills.
 func (e *Executor) refresh(ctx context.Context, p *pair.Pair, m Market) error {
 	if p.State == pair.Pending && p.Attempt == 0 {
 		return nil // never committed a round: no order was ever sent, so there is nothing filled to read
 	}
-	l, err := e.knownLegs(ctx, p, m)
+	fills, err := e.j.Fills(ctx, e.account.ID, p.ID)
 	if err != nil {
-		return err
+		return fmt.Errorf("pair %d: reading fills: %w", p.ID, err)
 	}
+	l := holdings(fills, p.Direction, m.Spot.Base)
 	// A reverse pair's close buys back the interest too: its spot leg ends slightly below zero by design.
 	if (l.spot.IsNegative() && p.Direction != pair.Reverse) || l.perp.IsNegative() {
 		e.log.Error().Int64("pair", p.ID).Str("spot", l.spot.String()).Str("perp", l.perp.String()).
