@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -247,7 +248,8 @@ func symbolsWithData(dir string, symbols []string) ([]string, error) {
 		}
 	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("backtest.data_dir %s has no complete data (spot klines, perp klines and funding) for any of %v", dir, symbols)
+		return nil, fmt.Errorf("backtest.data_dir %s has no complete data (spot klines, perp klines and funding) for any of %v; fetch them with `carry data fetch --symbols %s --from YYYY-MM`",
+			dir, symbols, strings.Join(symbols, ","))
 	}
 	return out, nil
 }

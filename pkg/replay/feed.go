@@ -29,6 +29,7 @@ type Feed struct {
 	hasPend  bool
 	err      error
 	calls    uint64
+	quotes   [2]int64       // quotes emitted: spot, perp
 	last     exchange.Event // Next's event
 }
 
@@ -133,27 +134,13 @@ func checkSpread(name string, s decimal.Decimal) error {
 
 // resolve picks the symbols and the kline interval.
 func resolve(dir string, opts Options) ([]string, string, error) {
-	found, intervals, err := discover(dir)
+	found, bySymbol, err := discover(dir)
 	if err != nil {
 		return nil, "", fmt.Errorf("replay: %w", err)
-	}
-	interval := opts.Interval
-	if interval == "" {
-		switch len(intervals) {
-		case 0:
-			return nil, "", fmt.Errorf("replay: no kline files (<SYMBOL>-spot-<interval>-*.csv) in %s", dir)
-		case 1:
-			interval = intervals[0]
-		default:
-			return nil, "", fmt.Errorf("replay: %s holds klines of several intervals (%s): choose one", dir, strings.Join(intervals, ", "))
-		}
 	}
 	symbols := opts.Symbols
 	if len(symbols) == 0 {
 		symbols = found
-		if len(symbols) == 0 {
-			return nil, "", fmt.Errorf("replay: no kline files (<SYMBOL>-spot-%s-*.csv) in %s", interval, dir)
-		}
 	}
 	seen := map[string]bool{}
 	var out []string
@@ -167,6 +154,41 @@ func resolve(dir string, opts Options) ([]string, string, error) {
 		}
 	}
 	sort.Strings(out)
+	interval := opts.Interval
+	if interval == "" {
+		// The interval of the chosen symbols' klines (other symbols' files do not matter); when they have
+		// none, any interval in the directory, so that the missing file is what the error names.
+		ivs := map[string]bool{}
+		for _, s := range out {
+			for _, iv := range bySymbol[s] {
+				ivs[iv] = true
+			}
+		}
+		if len(ivs) == 0 {
+			for _, list := range bySymbol {
+				for _, iv := range list {
+					ivs[iv] = true
+				}
+			}
+		}
+		list := make([]string, 0, len(ivs))
+		for iv := range ivs {
+			list = append(list, iv)
+		}
+		sort.Strings(list)
+		switch len(list) {
+		case 0:
+			return nil, "", fmt.Errorf("replay: no kline files (<SYMBOL>-spot-<interval>-*.csv) in %s", dir)
+		case 1:
+			interval = list[0]
+		default:
+			return nil, "", fmt.Errorf("replay: %s holds klines of %s at several intervals (%s): keep one interval per data directory (move the other files elsewhere)",
+				dir, strings.Join(out, ", "), strings.Join(list, ", "))
+		}
+	}
+	if len(out) == 0 {
+		return nil, "", fmt.Errorf("replay: no kline files (<SYMBOL>-spot-%s-*.csv) in %s", interval, dir)
+	}
 	return out, interval, nil
 }
 
@@ -244,6 +266,13 @@ func (f *Feed) Read(ctx context.Context, ev *exchange.Event) error {
 		}
 		raw, rawF, err := top.src.take(ev)
 		emit := ns >= f.from
+		if emit && ev.Kind == exchange.EventQuote {
+			if ev.Venue == exchange.Futures {
+				f.quotes[1]++
+			} else {
+				f.quotes[0]++
+			}
+		}
 		f.observe(f.syms[top.sym], ns, ev, raw, rawF, emit)
 		if err != nil {
 			f.err = err
@@ -317,6 +346,25 @@ func (f *Feed) markEvent(ev *exchange.Event) {
 	if st.haveSpot {
 		ev.Mark.Index = st.spot
 	}
+}
+
+// Quotes is how many spot and perp quotes the replay has emitted so far: none of either at the end of a run
+// means its range held nothing to trade (it fell in a gap of the data).
+func (f *Feed) Quotes() (spot, perp int64) { return f.quotes[0], f.quotes[1] }
+
+// Gaps returns the stretches of missing data read so far that overlap the replay's range, in the order of
+// their start (markets with the same start in file order).
+func (f *Feed) Gaps() []Gap {
+	var out []Gap
+	for _, s := range f.all {
+		for _, g := range s.gaps() {
+			if g.To.UnixNano() > f.from && (!f.bounded || g.From.UnixNano() < f.to) {
+				out = append(out, g)
+			}
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].From.Before(out[j].From) })
+	return out
 }
 
 // Interval is the kline interval replayed ("1h", "4h"…): Options.Interval, or the only one in the directory.

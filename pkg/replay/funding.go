@@ -48,7 +48,10 @@ type fundingSource struct {
 	havePrev bool
 	next     exchange.Event
 	nextNs   int64
+	missing  []Gap
 }
+
+func (s *fundingSource) gaps() []Gap { return s.missing }
 
 func newFundingSource(files []string, symbol string, defHours int) (*fundingSource, error) {
 	s := &fundingSource{lr: newLineReader(files), symbol: symbol, defHours: defHours, f: make([][]byte, 0, 4)}
@@ -121,6 +124,9 @@ func (s *fundingSource) parse(line []byte) error {
 	rate := r.dec()
 	if rate.Abs().GreaterThan(maxRate) {
 		return fmt.Errorf("last_funding_rate %s is not a plausible rate (|rate| > %s)", rate, maxRate)
+	}
+	if s.havePrev && ns-s.prev > int64(fundingGap) {
+		s.missing = append(s.missing, Gap{Symbol: s.symbol, Market: "funding", From: time.Unix(0, s.prev).UTC(), To: time.Unix(0, ns).UTC()})
 	}
 	s.prev, s.havePrev = ns, true
 	tm := time.Unix(0, ns).UTC()

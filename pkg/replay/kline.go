@@ -78,7 +78,10 @@ type klineSource struct {
 	q        steps
 	memo     memoPrice // the last close, which the next bar usually opens at
 	slab     decSlab
+	missing  []Gap
 }
+
+func (s *klineSource) gaps() []Gap { return s.missing }
 
 // memoPrice caches the decimals derived from one bar price: a bar usually opens at the previous close, so
 // that point needs no new decimals.
@@ -170,6 +173,12 @@ func (s *klineSource) fill() error {
 				return s.lr.errorf("bar at %s is closer than the %s interval to the previous bar at %s",
 					fmtNanos(b.open), time.Duration(s.interval), fmtNanos(s.prevOpen))
 			case b.open > expected: // a gap: no prices in between, never invented
+				market := "spot klines"
+				if s.venue == exchange.Futures {
+					market = "perp klines"
+				}
+				s.missing = append(s.missing, Gap{Symbol: s.symbol, Market: market,
+					From: time.Unix(0, expected).UTC(), To: time.Unix(0, b.open).UTC()})
 				s.q.push(step{ns: expected, kind: exchange.EventSuspend})
 				s.q.push(step{ns: b.open, kind: exchange.EventResume})
 			}

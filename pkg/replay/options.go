@@ -20,7 +20,7 @@ type Options struct {
 	// Symbols to replay; empty: every symbol with spot klines of the interval in the directory.
 	Symbols []string
 	// Interval of the kline files ("1h", "15m", "4h", "1d"…), as written in their names; empty: the only
-	// interval present in the directory.
+	// interval the chosen symbols' klines have in the directory.
 	Interval string
 	// From and To bound the events to [From, To); zero values leave that side open. Data before From is
 	// still read so the marks and estimates at From are the ones a live feed would show.
@@ -88,26 +88,30 @@ func parseInterval(s string) (time.Duration, error) {
 }
 
 // discover lists the symbols and intervals of the spot kline files in dir.
-func discover(dir string) (symbols, intervals []string, err error) {
+func discover(dir string) (symbols []string, intervals map[string][]string, err error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, nil, fmt.Errorf("reading the data directory: %w", err)
 	}
-	syms, ivs := map[string]bool{}, map[string]bool{}
+	ivs := map[string]map[string]bool{}
 	for _, e := range entries {
 		parts := strings.Split(e.Name(), "-")
 		if len(parts) >= 4 && parts[1] == "spot" && strings.HasSuffix(e.Name(), ".csv") {
-			syms[parts[0]], ivs[parts[2]] = true, true
+			if ivs[parts[0]] == nil {
+				ivs[parts[0]] = map[string]bool{}
+			}
+			ivs[parts[0]][parts[2]] = true
 		}
 	}
-	for s := range syms {
+	intervals = map[string][]string{}
+	for s, set := range ivs {
 		symbols = append(symbols, s)
-	}
-	for iv := range ivs {
-		intervals = append(intervals, iv)
+		for iv := range set {
+			intervals[s] = append(intervals[s], iv)
+		}
+		sort.Strings(intervals[s])
 	}
 	sort.Strings(symbols)
-	sort.Strings(intervals)
 	return symbols, intervals, nil
 }
 

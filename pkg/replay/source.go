@@ -2,6 +2,7 @@ package replay
 
 import (
 	"math"
+	"time"
 
 	"github.com/shopspring/decimal"
 
@@ -26,8 +27,23 @@ type source interface {
 	// a quote (the index for spot, the mark for perp). An error names the file and line of a corrupt row;
 	// the event written with it is still valid.
 	take(ev *exchange.Event) (raw decimal.Decimal, rawF float64, err error)
+	// gaps are the stretches of missing data read so far.
+	gaps() []Gap
 	close()
 }
+
+// Gap is a stretch of missing data in one market: no bar (klines) or no settlement (funding) between From
+// and To. A replay never invents prices or rates there: the market is suspended, or funding is not paid.
+type Gap struct {
+	Symbol string
+	Market string // "spot klines", "perp klines" or "funding"
+	From   time.Time
+	To     time.Time
+}
+
+// fundingGap is the longest wait between two settlements that is not missing data: Binance settles every 8
+// hours at most.
+const fundingGap = 24 * time.Hour
 
 // entry is a source in the merge heap, keyed by (time, rank, symbol).
 type entry struct {

@@ -1,0 +1,204 @@
+package replay_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/carry-trading/carry/exchange"
+	"github.com/carry-trading/carry/pkg/replay"
+)
+
+// copyFiles copies the named files of dir into a new temporary directory.
+func copyFiles(t *testing.T, dir string, names ...string) string {
+	t.Helper()
+	out := t.TempDir()
+	for _, n := range names {
+		raw, err := os.ReadFile(filepath.Join(dir, n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(out, n), raw, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return out
+}
+
+var shippedFiles = []string{"BTCUSDT-spot-1h-2020-10-2022-12.csv", "BTCUSDT-perp-1h-2020-10-2022-12.csv", "BTCUSDT-fundingRate-2020-01-2023-12.csv"}
+
+// The same months in two layouts (the shipped span and a month fetched beside it) would be replayed only up to
+// the first file's end, or out of order: Coverage refuses them and names both files.
+func TestCoverageRefusesOverlappingFiles(t *testing.T) {
+	dir := copyFiles(t, shipped, shippedFiles...)
+	if err := os.WriteFile(filepath.Join(dir, "BTCUSDT-perp-1h-2021-01.csv"), []byte(
+		"1609459200000,28948.19,29668.86,28627.12,29337.16,1000,1609462799999,0,0,0,0,0\n"+
+			"1609462800000,29337.16,29470.00,28960.35,29188.42,1000,1609466399999,0,0,0,0,0\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err := replay.Coverage(dir, replay.Options{})
+	if err == nil || !strings.Contains(err.Error(), "overlapping data") || !strings.Contains(err.Error(), "BTCUSDT-perp-1h-2021-01.csv") ||
+		!strings.Contains(err.Error(), "BTCUSDT-perp-1h-2020-10-2022-12.csv") {
+		t.Fatalf("overlapping perp files: %v", err)
+	}
+}
+
+// Funding bounds the span like prices do: a funding file that ends before the klines ends the coverage eight
+// hours after its last settlement, and one without a row is an error, not a run without funding.
+func TestCoverageEndsWithTheFunding(t *testing.T) {
+	dir := copyFiles(t, shipped, shippedFiles[:2]...)
+	raw, err := os.ReadFile(filepath.Join(shipped, shippedFiles[2]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kept []string
+	var last time.Time
+	for _, l := range strings.Split(strings.TrimSpace(string(raw)), "\n") {
+		ms, err := strconv.ParseInt(strings.SplitN(l, ",", 2)[0], 10, 64)
+		if err != nil { // the header
+			kept = append(kept, l)
+			continue
+		}
+		if at := time.UnixMilli(ms).UTC(); at.Before(time.Date(2021, 1, 1, 0, 0, 0, 0, time.UTC)) {
+			kept, last = append(kept, l), at
+		}
+	}
+	name := filepath.Join(dir, "BTCUSDT-fundingRate-2020-01-2020-12.csv")
+	if err := os.WriteFile(name, []byte(strings.Join(kept, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	from, to, err := replay.Coverage(dir, replay.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !from.Equal(time.Date(2020, 10, 7, 18, 0, 0, 0, time.UTC)) || !to.Equal(last.Add(8*time.Hour)) {
+		t.Fatalf("coverage %s → %s, want the klines' start to 8 h after the last settlement (%s)", from, to, last)
+	}
+	if err := os.WriteFile(name, []byte("calc_time,funding_interval_hours,last_funding_rate\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := replay.Coverage(dir, replay.Options{}); err == nil || !strings.Contains(err.Error(), "has no data row") {
+		t.Fatalf("a funding file without rows: %v", err)
+	}
+}
+
+// Gaps are reported, for klines and funding, as far as they overlap the replay's range; a range inside a gap
+// emits no quote.
+func TestGapsAreReported(t *testing.T) {
+	f, err := replay.Open("testdata/gaps", replay.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	spotQuotes, perpQuotes := drain(t, f)
+	want := []replay.Gap{
+		{Symbol: "GAPUSDT", Market: "spot klines", From: t2024(3 * time.Hour), To: t2024(4 * time.Hour)},
+		{Symbol: "GAPUSDT", Market: "perp klines", From: t2024(8 * time.Hour), To: t2024(9 * time.Hour)},
+	}
+	if got := f.Gaps(); !sameGaps(got, want) {
+		t.Fatalf("gaps %+v, want %+v", got, want)
+	}
+	if s, p := f.Quotes(); s != spotQuotes || p != perpQuotes || s == 0 || p == 0 {
+		t.Fatalf("Quotes() %d spot %d perp, counted %d and %d", s, p, spotQuotes, perpQuotes)
+	}
+
+	f, err = replay.Open("testdata/gaps", replay.Options{From: t2024(5 * time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	drain(t, f)
+	if got := f.Gaps(); !sameGaps(got, want[1:]) {
+		t.Fatalf("gaps from 05:00: %+v, want only the perp's", got)
+	}
+
+	// A month of funding missing in the middle.
+	dir := writeFiles(t, map[string][]string{
+		"GAPUSDT-fundingRate-2024-01.csv": {"calc_time,funding_interval_hours,last_funding_rate",
+			"1704067200000,8,0.0001", "1704096000000,8,0.0001", "1704268800000,8,0.0001"},
+	})
+	for _, n := range []string{"GAPUSDT-spot-1h-2024-01.csv", "GAPUSDT-perp-1h-2024-01.csv"} {
+		raw, err := os.ReadFile(filepath.Join("testdata/gaps", n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, n), raw, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f, err = replay.Open(dir, replay.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	drain(t, f)
+	want = append(want, replay.Gap{Symbol: "GAPUSDT", Market: "funding", From: t2024(8 * time.Hour), To: t2024(56 * time.Hour)})
+	if got := f.Gaps(); !sameGaps(got, []replay.Gap{want[0], want[1], want[2]}) {
+		t.Fatalf("gaps with a missing funding stretch: %+v", got)
+	}
+
+	// Inside the spot gap: no quote.
+	f, err = replay.Open("testdata/gaps", replay.Options{Symbols: []string{"GAPUSDT"}, From: t2024(3*time.Hour + time.Minute), To: t2024(4 * time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	drain(t, f)
+	if s, p := f.Quotes(); s != 0 || p != 1 { // the perp's close at 03:45; the spot is suspended throughout
+		t.Fatalf("quotes inside the spot gap: %d spot, %d perp", s, p)
+	}
+}
+
+func drain(t *testing.T, f *replay.Feed) (spot, perp int64) {
+	t.Helper()
+	var ev exchange.Event
+	for {
+		err := f.Read(context.Background(), &ev)
+		if errors.Is(err, io.EOF) {
+			return spot, perp
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ev.Kind == exchange.EventQuote && ev.Venue == exchange.Futures {
+			perp++
+		} else if ev.Kind == exchange.EventQuote {
+			spot++
+		}
+	}
+}
+
+func sameGaps(a, b []replay.Gap) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].Symbol != b[i].Symbol || a[i].Market != b[i].Market || !a[i].From.Equal(b[i].From) || !a[i].To.Equal(b[i].To) {
+			return false
+		}
+	}
+	return true
+}
+
+// The interval is the chosen symbols': another symbol's klines at another interval do not stop a replay, and
+// the message for a symbol with two intervals says what to do.
+func TestIntervalOfTheChosenSymbols(t *testing.T) {
+	dir := copyFiles(t, "testdata/gaps", "GAPUSDT-spot-1h-2024-01.csv", "GAPUSDT-perp-1h-2024-01.csv", "GAPUSDT-fundingRate-2024-01.csv")
+	if err := os.WriteFile(filepath.Join(dir, "ETHUSDT-spot-4h-2024-01.csv"), []byte("1704067200000,1,1,1,1,1,1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := replay.Open(dir, replay.Options{Symbols: []string{"GAPUSDT"}})
+	if err != nil {
+		t.Fatalf("GAPUSDT has 1h klines only: %v", err)
+	}
+	if f.Interval() != "1h" {
+		t.Fatalf("interval %s", f.Interval())
+	}
+	f.Close()
+	if _, err := replay.Open(dir, replay.Options{}); err == nil || !strings.Contains(err.Error(), "several intervals (1h, 4h)") ||
+		!strings.Contains(err.Error(), "keep one interval per data directory") {
+		t.Fatalf("every symbol, two intervals: %v", err)
+	}
+}
