@@ -104,7 +104,7 @@ type metricsJSON struct {
 	Interest         string             `json:"interest"`
 	BasisPnL         string             `json:"basis_pnl"`
 	NetPnL           string             `json:"net_pnl"`
-	PairsNetPnL      string             `json:"pairs_net_pnl"`
+	PairsNetPnL      *string            `json:"pairs_net_pnl"` // null: the book has no per-pair accounting
 	Return           *float64           `json:"return"`
 	APR              *float64           `json:"apr"`
 	FundingAPR       *float64           `json:"funding_apr"`
@@ -223,7 +223,7 @@ func metricsToJSON(m Metrics) metricsJSON {
 		Name: m.Name, Start: jtime(m.Start), End: jtime(m.End), Days: m.Days,
 		Capital: m.Capital.String(), FinalEquity: m.FinalEquity.String(), Funding: m.Funding.String(),
 		Fees: m.Fees.String(), Interest: m.Interest.String(), BasisPnL: m.BasisPnL.String(),
-		NetPnL: m.NetPnL.String(), PairsNetPnL: m.PairsNetPnL.String(),
+		NetPnL: m.NetPnL.String(), PairsNetPnL: pairsNetPnL(m),
 		Return: jfloat(m.Return), APR: jfloat(m.APR), FundingAPR: jfloat(m.FundingAPR), CAGR: jfloat(m.CAGR),
 		MaxDrawdown: m.MaxDrawdown.String(), MaxDrawdownPct: jfloat(m.MaxDrawdownPct),
 		DrawdownPeak: jtime(m.DrawdownPeak), DrawdownTrough: jtime(m.DrawdownTrough),
@@ -308,14 +308,22 @@ func (d *decoder) meta(m metaJSON) Meta {
 		Quote: m.Quote, DataDir: m.DataDir, Version: m.Version, Notes: m.Notes}
 }
 
+func pairsNetPnL(m Metrics) *string {
+	if !m.PairsAccounted {
+		return nil
+	}
+	v := m.PairsNetPnL.String()
+	return &v
+}
+
 func (d *decoder) metrics(m metricsJSON) Metrics {
 	out := Metrics{
 		Name: m.Name, Start: tval(m.Start), End: tval(m.End), Days: m.Days,
 		Capital: d.dec("capital", m.Capital), FinalEquity: d.dec("final_equity", m.FinalEquity),
 		Funding: d.dec("funding", m.Funding), Fees: d.dec("fees", m.Fees), Interest: d.dec("interest", m.Interest),
 		BasisPnL: d.dec("basis_pnl", m.BasisPnL), NetPnL: d.dec("net_pnl", m.NetPnL),
-		PairsNetPnL: d.dec("pairs_net_pnl", m.PairsNetPnL),
-		Return:      fzero(m.Return), APR: fzero(m.APR), FundingAPR: fzero(m.FundingAPR), CAGR: fzero(m.CAGR),
+		PairsAccounted: m.PairsNetPnL != nil,
+		Return:         fzero(m.Return), APR: fzero(m.APR), FundingAPR: fzero(m.FundingAPR), CAGR: fzero(m.CAGR),
 		MaxDrawdown: d.dec("max_drawdown", m.MaxDrawdown), MaxDrawdownPct: fzero(m.MaxDrawdownPct),
 		DrawdownPeak: tval(m.DrawdownPeak), DrawdownTrough: tval(m.DrawdownTrough),
 		Sharpe: fzero(m.Sharpe), Volatility: fzero(m.Volatility), DailyReturns: m.DailyReturns,
@@ -325,6 +333,9 @@ func (d *decoder) metrics(m metricsJSON) Metrics {
 	}
 	if out.Markers == nil {
 		out.Markers = map[MarkerKind]int{}
+	}
+	if m.PairsNetPnL != nil {
+		out.PairsNetPnL = d.dec("pairs_net_pnl", *m.PairsNetPnL)
 	}
 	return out
 }

@@ -30,8 +30,10 @@ type Metrics struct {
 	Interest    decimal.Decimal // borrow interest paid, positive
 	BasisPnL    decimal.Decimal // NetPnL − Funding + Fees + Interest
 	NetPnL      decimal.Decimal // FinalEquity − Capital
-	// PairsNetPnL is Σ of the per-pair net PnL (accounting.Total), a cross-check of NetPnL.
-	PairsNetPnL decimal.Decimal
+	// PairsNetPnL is Σ of the per-pair net PnL (accounting.Total), a cross-check of NetPnL; PairsAccounted is
+	// false for a book without per-pair accounting (the static-hedge baseline), which has no such check.
+	PairsNetPnL    decimal.Decimal
+	PairsAccounted bool
 	// Return is NetPnL ÷ Capital; APR = Return × 365 / Days (simple, not compounded); FundingAPR is the
 	// same for Funding alone; CAGR = (FinalEquity ÷ Capital)^(365/Days) − 1.
 	Return     float64
@@ -89,7 +91,7 @@ func computeBook(run Run, b *Book, defName string) Metrics {
 	}
 	m.NetPnL = m.FinalEquity.Sub(m.Capital)
 	m.BasisPnL = m.NetPnL.Sub(m.Funding).Add(m.Fees).Add(m.Interest)
-	m.PairsNetPnL = accounting.Total(b.Pairs).NetPnL
+	m.PairsNetPnL, m.PairsAccounted = accounting.Total(b.Pairs).NetPnL, len(b.Pairs) > 0
 
 	capital := m.Capital.InexactFloat64()
 	if capital > 0 {

@@ -222,6 +222,7 @@ func TestJSONRoundTrip(t *testing.T) {
 	run := synthRun(24*20, 2)
 	run.Meta.Notes = []string{"fees: taker 0.1% spot, 0.05% perp"}
 	run.Strategy.Risk.ObserveMarginRatio(t0.Add(time.Hour), "", 0.21)
+	run.Baseline.Pairs = nil // as carry's static hedge: no per-pair accounts
 	// A reverse pair: its borrow interest, quantities and unpriced fees must survive the round trip too.
 	run.Strategy.Pairs = append(run.Strategy.Pairs, accounting.PairPnL{PairID: 99, Symbol: "ETHUSDT", Direction: "reverse",
 		State: "closed", SpotQty: d("0.00000599"), PerpQty: d("0.001"), Funding: d("-1.5"), Fees: d("0.2"), Interest: d("0.27"),
@@ -262,9 +263,13 @@ func TestJSONRoundTrip(t *testing.T) {
 		if !a.NetPnL.Equal(b.NetPnL) || !a.MaxDrawdown.Equal(b.MaxDrawdown) || !a.Funding.Equal(b.Funding) ||
 			a.Sharpe != b.Sharpe || a.APR != b.APR || a.TimeInMarket != b.TimeInMarket || a.Pairs != b.Pairs ||
 			!reflect.DeepEqual(a.Markers, b.Markers) || a.WorstLiqDistance != b.WorstLiqDistance ||
-			!a.DrawdownTrough.Equal(b.DrawdownTrough) {
+			!a.DrawdownTrough.Equal(b.DrawdownTrough) || a.PairsAccounted != b.PairsAccounted || !a.PairsNetPnL.Equal(b.PairsNetPnL) {
 			t.Errorf("summary differs:\n%+v\n%+v", a, b)
 		}
+	}
+	// The pairs' cross-check exists for the strategy only: the baseline keeps no per-pair accounts.
+	if !gotSum.Strategy.PairsAccounted || gotSum.Baseline.PairsAccounted || !strings.Contains(first, `"pairs_net_pnl":null`) {
+		t.Errorf("pairs accounted: strategy %v, baseline %v", gotSum.Strategy.PairsAccounted, gotSum.Baseline.PairsAccounted)
 	}
 	// Writing what was read gives the same bytes: the format is stable.
 	buf.Reset()
@@ -318,6 +323,7 @@ func compareBooks(t *testing.T, name string, a, b *Book) {
 
 func TestText(t *testing.T) {
 	run := synthRun(24*60, 3)
+	run.Baseline.Pairs = nil // as carry's static hedge: no per-pair accounts
 	sum := Compute(run)
 	var buf bytes.Buffer
 	if err := WriteText(&buf, run, sum); err != nil {
@@ -329,6 +335,12 @@ func TestText(t *testing.T) {
 		"max drawdown", "Sharpe (daily, √365)", "time in market", "worst liq. distance", "pairs of strategy"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("text report lacks %q", want)
+		}
+	}
+	// The baseline has no per-pair accounts: its cross-check is n/a, not a 0.00 that reads like a failure.
+	for _, l := range strings.Split(out, "\n") {
+		if strings.Contains(l, "Σ pair net PnL") && !strings.HasSuffix(strings.TrimSpace(l), "n/a") {
+			t.Errorf("baseline pairs check: %q", l)
 		}
 	}
 	// The two value columns are aligned: every summary row has the same length.

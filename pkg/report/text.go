@@ -41,7 +41,12 @@ func summaryRows(sum Summary, quote string) (header []string, rows []row) {
 	add("fees paid", true, func(m Metrics) string { return money(m.Fees.Neg(), true) })
 	add("borrow interest", true, func(m Metrics) string { return money(m.Interest.Neg(), true) })
 	add("basis PnL", true, func(m Metrics) string { return money(m.BasisPnL, true) })
-	add("Σ pair net PnL (check)", false, func(m Metrics) string { return money(m.PairsNetPnL, true) })
+	add("Σ pair net PnL (check)", false, func(m Metrics) string {
+		if !m.PairsAccounted {
+			return "n/a"
+		}
+		return money(m.PairsNetPnL, true)
+	})
 	add("return", false, func(m Metrics) string { return pct(m.Return, true) })
 	add("APR (simple)", false, func(m Metrics) string { return pct(m.APR, true) })
 	add("funding APR", false, func(m Metrics) string { return pct(m.FundingAPR, true) })
