@@ -66,8 +66,10 @@ order 5 in the quote asset), with a warning and a note in the report; a symbol w
 				return withCode(exitUsage, err)
 			}
 			// Ctrl-C or SIGTERM stops the replay; nothing is written then (the previous outputs stay).
+			// A second signal is not caught: it ends the process at once.
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
+			go func() { <-ctx.Done(); stop() }()
 			return a.backtest(ctx, o, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
@@ -171,6 +173,9 @@ func backtestDBSettings() map[string]string {
 func (a *app) runBacktest(ctx context.Context, o backtestOpts, progress io.Writer) (*backtestResult, error) {
 	cfg := a.cfg
 	started := time.Now()
+	// The baseline's replay stops with the run, whichever way the run ends.
+	baseCtx, cancelBase := context.WithCancel(ctx)
+	defer cancelBase()
 	if os.Getenv("GOGC") == "" {
 		// A backtest is a batch job that allocates fast and keeps little: a larger heap target spends
 		// less of the run in the collector (measured: about 13% faster, peak RSS ~70 → ~135 MB on the
@@ -227,7 +232,7 @@ func (a *app) runBacktest(ctx context.Context, o backtestOpts, progress io.Write
 		baseCh <- baseOut{}
 	} else {
 		go func() {
-			r, err := a.runBaseline(ctx, s, from, to)
+			r, err := a.runBaseline(baseCtx, s, from, to)
 			baseCh <- baseOut{r, err}
 		}()
 	}
@@ -250,9 +255,17 @@ func (a *app) runBacktest(ctx context.Context, o backtestOpts, progress io.Write
 	if bar != nil {
 		bar.done()
 	}
-	if ctx.Err() != nil {
-		return nil, fmt.Errorf("backtest interrupted at %s (of %s → %s); nothing was written to %s",
+	// Until the outputs are renamed into place, an interruption (ctx cancelled by SIGINT or SIGTERM) ends the
+	// run with nothing written.
+	interrupted := func() error {
+		if ctx.Err() == nil {
+			return nil
+		}
+		return fmt.Errorf("backtest interrupted at %s (of %s → %s); nothing was written to %s",
 			s.clock.Now().UTC().Format(time.RFC3339), from.Format(time.RFC3339), to.Format(time.RFC3339), cfg.Backtest.OutputDir)
+	}
+	if err := interrupted(); err != nil {
+		return nil, err
 	}
 	if spotQuotes, perpQuotes := src.Quotes(); spotQuotes == 0 || perpQuotes == 0 {
 		return nil, withCode(exitUsage, fmt.Errorf("no market data to trade in the backtest range %s → %s (%d spot and %d perp quotes): it falls in a gap of the data (%s); choose another range",
@@ -266,11 +279,17 @@ func (a *app) runBacktest(ctx context.Context, o backtestOpts, progress io.Write
 	end := s.clock.Now()
 	rec.sample(end)
 	pairs, err := a.pairResults(ctx, db, s)
+	if ierr := interrupted(); ierr != nil {
+		return nil, ierr
+	}
 	if err != nil {
 		return nil, err
 	}
 	rec.book.Pairs = pairs
 	b := <-baseCh
+	if ierr := interrupted(); ierr != nil {
+		return nil, ierr
+	}
 	if b.err != nil {
 		return nil, b.err
 	}
@@ -291,13 +310,17 @@ func (a *app) runBacktest(ctx context.Context, o backtestOpts, progress io.Write
 	phase("baseline and accounting done")
 	sum := report.Compute(run)
 	dir := cfg.Backtest.OutputDir
+	if err := interrupted(); err != nil {
+		return nil, err
+	}
 	if err := writeOutputs(dir, run, sum, o.noChart); err != nil {
 		return nil, err
 	}
 	phase("outputs written")
 	raw, _ := json.Marshal(sum)
 	m := sum.Strategy
-	if _, err := db.RecordBacktest(ctx, store.BacktestRun{AccountID: s.acct.ID, StartedAt: started, FinishedAt: time.Now(), From: m.Start, To: m.End,
+	// The outputs are written: the run's record follows them, interrupted or not.
+	if _, err := db.RecordBacktest(context.WithoutCancel(ctx), store.BacktestRun{AccountID: s.acct.ID, StartedAt: started, FinishedAt: time.Now(), From: m.Start, To: m.End,
 		Symbols: s.symbols, Capital: m.Capital, NetPnL: m.NetPnL, Funding: m.Funding, Fees: m.Fees, APR: decimal.NewFromFloat(m.APR).Round(6),
 		Summary: raw, OutputDir: dir}); err != nil {
 		return nil, err

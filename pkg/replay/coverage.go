@@ -116,9 +116,9 @@ func edgeOpen(path string, last bool) (time.Time, error) {
 		}
 		break
 	}
-	pick := func(line []byte) (time.Time, bool) {
+	pick := func(line []byte) (time.Time, bool) { // a row whose time column is an integer (not the header)
 		line = bytes.TrimPrefix(bytes.TrimSpace(line), []byte("\xef\xbb\xbf"))
-		if len(line) == 0 || isHeader(line) {
+		if len(line) == 0 {
 			return time.Time{}, false
 		}
 		fs := bytes.Split(line, []byte(","))

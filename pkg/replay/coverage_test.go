@@ -80,6 +80,13 @@ func TestCoverageEndsWithTheFunding(t *testing.T) {
 	if !from.Equal(time.Date(2020, 10, 7, 18, 0, 0, 0, time.UTC)) || !to.Equal(last.Add(8*time.Hour)) {
 		t.Fatalf("coverage %s → %s, want the klines' start to 8 h after the last settlement (%s)", from, to, last)
 	}
+	// The time column named by the header, after a text column (the REST API's field order).
+	if err := os.WriteFile(name, []byte("symbol,fundingTime,fundingRate\nBTCUSDT,1604649600000,0.0001\nBTCUSDT,1609430400002,0.0001\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, to, err := replay.Coverage(dir, replay.Options{}); err != nil || !to.Equal(time.UnixMilli(1609430400002+8*3600*1000).UTC()) {
+		t.Fatalf("a funding file led by a symbol column: %v, to %s", err, to)
+	}
 	if err := os.WriteFile(name, []byte("calc_time,funding_interval_hours,last_funding_rate\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +126,7 @@ func TestGapsAreReported(t *testing.T) {
 	// A month of funding missing in the middle.
 	dir := writeFiles(t, map[string][]string{
 		"GAPUSDT-fundingRate-2024-01.csv": {"calc_time,funding_interval_hours,last_funding_rate",
-			"1704067200000,8,0.0001", "1704096000000,8,0.0001", "1704268800000,8,0.0001"},
+			"1704067200000,8,0.0001", "1704096000004,8,0.0001", "1704182400001,8,0.0001", "1704268800000,8,0.0001"},
 	})
 	for _, n := range []string{"GAPUSDT-spot-1h-2024-01.csv", "GAPUSDT-perp-1h-2024-01.csv"} {
 		raw, err := os.ReadFile(filepath.Join("testdata/gaps", n))
@@ -135,8 +142,10 @@ func TestGapsAreReported(t *testing.T) {
 		t.Fatal(err)
 	}
 	drain(t, f)
-	want = append(want, replay.Gap{Symbol: "GAPUSDT", Market: "funding", From: t2024(8 * time.Hour), To: t2024(56 * time.Hour)})
-	if got := f.Gaps(); !sameGaps(got, []replay.Gap{want[0], want[1], want[2]}) {
+	// 08:00.004 → the next day's 08:00.001 is a day without a settlement, its milliseconds notwithstanding.
+	want = append(want, replay.Gap{Symbol: "GAPUSDT", Market: "funding", From: t2024(8*time.Hour + 4*time.Millisecond), To: t2024(32*time.Hour + time.Millisecond)},
+		replay.Gap{Symbol: "GAPUSDT", Market: "funding", From: t2024(32*time.Hour + time.Millisecond), To: t2024(56 * time.Hour)})
+	if got := f.Gaps(); !sameGaps(got, want) {
 		t.Fatalf("gaps with a missing funding stretch: %+v", got)
 	}
 
@@ -198,7 +207,7 @@ func TestIntervalOfTheChosenSymbols(t *testing.T) {
 	}
 	f.Close()
 	if _, err := replay.Open(dir, replay.Options{}); err == nil || !strings.Contains(err.Error(), "several intervals (1h, 4h)") ||
-		!strings.Contains(err.Error(), "keep one interval per data directory") {
+		!strings.Contains(err.Error(), "keep one interval of these symbols in the directory") {
 		t.Fatalf("every symbol, two intervals: %v", err)
 	}
 }

@@ -182,7 +182,7 @@ func resolve(dir string, opts Options) ([]string, string, error) {
 		case 1:
 			interval = list[0]
 		default:
-			return nil, "", fmt.Errorf("replay: %s holds klines of %s at several intervals (%s): keep one interval per data directory (move the other files elsewhere)",
+			return nil, "", fmt.Errorf("replay: %s holds klines of %s at several intervals (%s): keep one interval of these symbols in the directory (move the other files elsewhere)",
 				dir, strings.Join(out, ", "), strings.Join(list, ", "))
 		}
 	}
@@ -367,7 +367,8 @@ func (f *Feed) Gaps() []Gap {
 	return out
 }
 
-// Interval is the kline interval replayed ("1h", "4h"…): Options.Interval, or the only one in the directory.
+// Interval is the kline interval replayed ("1h", "4h"…): Options.Interval, or the only one the chosen
+// symbols' klines have in the directory.
 func (f *Feed) Interval() string { return f.interval }
 
 // Close releases the files. The feed returns io.EOF afterwards.

@@ -125,7 +125,7 @@ func (s *fundingSource) parse(line []byte) error {
 	if rate.Abs().GreaterThan(maxRate) {
 		return fmt.Errorf("last_funding_rate %s is not a plausible rate (|rate| > %s)", rate, maxRate)
 	}
-	if s.havePrev && ns-s.prev > int64(fundingGap) {
+	if s.havePrev && ns-s.prev >= int64(fundingGap-time.Second) { // a second's slack: settlement times carry ms offsets
 		s.missing = append(s.missing, Gap{Symbol: s.symbol, Market: "funding", From: time.Unix(0, s.prev).UTC(), To: time.Unix(0, ns).UTC()})
 	}
 	s.prev, s.havePrev = ns, true

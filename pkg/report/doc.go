@@ -35,7 +35,8 @@
 //	               plotted.)
 //	PairsNetPnL    Σ accounting.PairPnL.NetPnL: a cross-check. It differs from NetPnL by what no pair
 //	               explains (fees in an unpriced asset, interest, transfers of dust). null in JSON and n/a in
-//	               the reports for a book without per-pair accounting (the baseline).
+//	               the reports for a book without per-pair accounts (the baseline, a run that traded
+//	               nothing).
 //	Return         NetPnL ÷ Capital.
 //	APR            Return × 365 ÷ Days: simple annualisation, not compounded. 0 when Days is 0.
 //	FundingAPR     Funding ÷ Capital × 365 ÷ Days.

@@ -31,7 +31,8 @@ type Metrics struct {
 	BasisPnL    decimal.Decimal // NetPnL − Funding + Fees + Interest
 	NetPnL      decimal.Decimal // FinalEquity − Capital
 	// PairsNetPnL is Σ of the per-pair net PnL (accounting.Total), a cross-check of NetPnL; PairsAccounted is
-	// false for a book without per-pair accounting (the static-hedge baseline), which has no such check.
+	// false for a book without per-pair accounts (the static-hedge baseline, or a run that traded nothing),
+	// which has nothing to check.
 	PairsNetPnL    decimal.Decimal
 	PairsAccounted bool
 	// Return is NetPnL ÷ Capital; APR = Return × 365 / Days (simple, not compounded); FundingAPR is the
