@@ -531,7 +531,11 @@ func (e *Engine) checkFlip(f *exchange.FundingRate) {
 			a.Severity = "info"
 			a.Message = fmt.Sprintf("funding pays pair %d again: %s settled at %s%% per %dh", p.PairID, p.Symbol, pct, f.IntervalHours)
 		}
-		e.Log.Warn().Str("symbol", p.Symbol).Int64("pair", p.PairID).Str("rate", f.Rate.String()).Bool("charged", charged).Msg("funding flip")
+		lvl := e.Log.Warn() // the log follows the alert: a flip back to paying is news, not a warning
+		if !charged {
+			lvl = e.Log.Info()
+		}
+		lvl.Str("symbol", p.Symbol).Int64("pair", p.PairID).Str("rate", f.Rate.String()).Bool("charged", charged).Msg("funding flip")
 		if e.Alert != nil {
 			e.Alert(a)
 		}

@@ -1,7 +1,9 @@
 package strategy_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"os"
@@ -249,6 +251,8 @@ func settle(at time.Time, rate string) exchange.Event {
 // when funding pays it again; settlements that keep paying or keep charging do not repeat the alert.
 func TestEngineAlertsOnFundingFlips(t *testing.T) {
 	r := newRig(t)
+	var logs bytes.Buffer
+	r.engine.Log = zerolog.New(&logs)
 	t1 := t0.Add(time.Hour)
 	at := func(h int) time.Time {
 		return time.Date(2021, 3, 1, 8, 0, 0, 0, time.UTC).Add(time.Duration(h) * time.Hour)
@@ -278,6 +282,20 @@ func TestEngineAlertsOnFundingFlips(t *testing.T) {
 	}
 	if back.Kind != "funding_flip" || back.Severity != "info" || !strings.Contains(back.Message, "0.0300%") {
 		t.Errorf("recovery alert %+v", back)
+	}
+	// The log lines follow the alerts' severity (a backtest prints warnings: a recovery is not one).
+	var levels []string
+	for _, l := range strings.Split(logs.String(), "\n") {
+		if strings.Contains(l, `"message":"funding flip"`) {
+			var rec struct{ Level string }
+			if err := json.Unmarshal([]byte(l), &rec); err != nil {
+				t.Fatal(err)
+			}
+			levels = append(levels, rec.Level)
+		}
+	}
+	if strings.Join(levels, " ") != "warn info" {
+		t.Errorf("funding flip log levels %v, want warn then info", levels)
 	}
 }
 
