@@ -300,6 +300,9 @@ func (a *app) runBacktest(ctx context.Context, o backtestOpts, progress io.Write
 		run.Meta.Notes = append(run.Meta.Notes, fmt.Sprintf("equity samples: %d wallet readings failed; those samples repeat the last complete reading", rec.readFailures))
 	}
 	run.Meta.Notes = append(run.Meta.Notes, gapNotes(src.Gaps())...)
+	for _, g := range src.Gaps() {
+		run.Meta.Gaps = append(run.Meta.Gaps, report.Gap{Symbol: g.Symbol, Market: g.Market, From: g.From, To: g.To})
+	}
 	if rec.markFailures > 0 {
 		run.Meta.Notes = append(run.Meta.Notes, fmt.Sprintf("equity samples: %d perp marks could not be read; those samples leave the position's unrealised PnL out", rec.markFailures))
 	}

@@ -79,6 +79,7 @@ var (
 	colFrame      = rgb(0xb0b0b0)
 	colZero       = rgb(0x888888)
 	colInMarket   = rgb(0xeaf2fb)
+	colGap        = rgb(0xf3e3cf)
 	colStrategy   = rgb(0x1f77b4)
 	colBaseline   = rgb(0xff7f0e)
 	colFees       = rgb(0xd62728)
@@ -428,6 +429,8 @@ func drawChart(cv canvas, width, height int, run Run, sum Summary) {
 	}
 	fs := c.font
 	strat := &run.Strategy
+	c.x0, c.x1 = fs*7, c.w-fs*2
+	gaps := c.gapBands(run.Meta.Gaps)
 
 	cv.fillRect(0, 0, c.w, c.h, rgb(0xffffff))
 
@@ -453,11 +456,10 @@ func drawChart(cv canvas, width, height int, run Run, sum Summary) {
 		cv.text(fs*1.5, y, line(*sum.Baseline), textStyle{size: fs, c: colBaseline, bold: true})
 	}
 	y += fs * 1.6
-	c.markerLegend(fs*1.5, y, strat)
+	c.markerLegend(fs*1.5, y, strat, len(gaps) > 0)
 	headerBottom := y + fs*0.8
 
 	// Panel geometry.
-	c.x0, c.x1 = fs*7, c.w-fs*2
 	titleH := fs * 2.1
 	gap := fs * 0.9
 	bottom := fs * 3.2
@@ -478,7 +480,7 @@ func drawChart(cv canvas, width, height int, run Run, sum Summary) {
 
 	bands := inMarketBands(strat, c)
 	for _, p := range panels {
-		c.drawPanel(p, bands, ticks)
+		c.drawPanel(p, bands, gaps, ticks)
 	}
 	// Severe risk markers: a dashed line through every panel.
 	for _, m := range strat.Markers {
@@ -504,15 +506,21 @@ func drawChart(cv canvas, width, height int, run Run, sum Summary) {
 	cv.text(c.x1, last.y1+fs*2.7, "time (UTC)", textStyle{size: fs * 0.9, c: colMuted, anchor: anchorEnd})
 }
 
-func (c *chart) markerLegend(x, y float64, b *Book) {
+func (c *chart) markerLegend(x, y float64, b *Book, gaps bool) {
 	fs := c.font
 	counts := map[MarkerKind]int{}
 	for _, m := range b.Markers {
 		counts[m.Kind]++
 	}
-	c.cv.fillRect(x, y-fs*0.75, fs*1.6, fs*0.9, colInMarket)
-	c.cv.text(x+fs*2, y, "strategy in market", textStyle{size: fs * 0.95, c: colMuted})
-	x += fs*2 + layoutWidth("strategy in market", fs*0.95, false) + fs*1.5
+	swatch := func(col color.RGBA, label string) {
+		c.cv.fillRect(x, y-fs*0.75, fs*1.6, fs*0.9, col)
+		c.cv.text(x+fs*2, y, label, textStyle{size: fs * 0.95, c: colMuted})
+		x += fs*2 + layoutWidth(label, fs*0.95, false) + fs*1.5
+	}
+	swatch(colInMarket, "strategy in market")
+	if gaps {
+		swatch(colGap, "data gap")
+	}
 	for _, k := range MarkerKinds() {
 		if counts[k] == 0 {
 			continue
@@ -665,11 +673,37 @@ func inMarketBands(b *Book, c *chart) [][2]float64 {
 	return bands
 }
 
-func (c *chart) drawPanel(p *panel, bands [][2]float64, ticks []time.Time) {
+// gapBand is a data gap's x range (pixels) and its hover title.
+type gapBand struct {
+	x0, x1 float64
+	title  string
+}
+
+// gapBands are the data gaps at least a pixel wide at the chart's scale (an hour's bar missing from years of
+// data would be a hairline; it is in the report's notes).
+func (c *chart) gapBands(gaps []Gap) []gapBand {
+	var out []gapBand
+	for _, g := range gaps {
+		x0, x1 := math.Max(c.xOf(unix(g.From)), c.x0), math.Min(c.xOf(unix(g.To)), c.x1)
+		if x1-x0 < 1 {
+			continue
+		}
+		out = append(out, gapBand{x0, x1, fmt.Sprintf("%s %s missing %s → %s", g.Symbol, g.Market,
+			g.From.UTC().Format("2006-01-02 15:04"), g.To.UTC().Format("2006-01-02 15:04"))})
+	}
+	return out
+}
+
+func (c *chart) drawPanel(p *panel, bands [][2]float64, gaps []gapBand, ticks []time.Time) {
 	cv, fs := c.cv, c.font
 	cv.fillRect(p.x0, p.y0, p.x1-p.x0, p.y1-p.y0, rgb(0xffffff))
 	for _, b := range bands {
 		cv.fillRect(b[0], p.y0, b[1]-b[0], p.y1-p.y0, colInMarket)
+	}
+	for _, g := range gaps {
+		cv.beginTitle(g.title)
+		cv.fillRect(g.x0, p.y0, g.x1-g.x0, p.y1-p.y0, colGap)
+		cv.endTitle()
 	}
 	for _, t := range ticks {
 		x := c.xOf(unix(t))

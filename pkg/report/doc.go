@@ -71,7 +71,8 @@
 //
 // # JSON (WriteJSON)
 //
-// One object: "format" (Format), "meta", "summary" {"strategy", "baseline"}, "strategy" and "baseline"
+// One object: "format" (Format), "meta" (with "gaps": the replay's missing data, each {"symbol", "market",
+// "from", "to"}, left out when there is none), "summary" {"strategy", "baseline"}, "strategy" and "baseline"
 // (null without one), each book being {"name", "capital", "samples", "markers", "pairs", "risk"}. Field names
 // are snake_case and stable; amounts are decimal strings (never floats); times are RFC 3339 in UTC;
 // ratios are numbers, and null when unknown (NaN basis, an extreme never observed, an empty optional
@@ -83,7 +84,7 @@
 // dashed line; the cumulative funding of both and the strategy's cumulative fees (plus interest); the basis
 // (perp mid − spot mid) / spot mid in basis points and the funding rate in basis points per 8 hours
 // (FundingRate × 8 / FundingHours, so 1h and 4h symbols compare with 8h ones). Shaded background: the strategy
-// holds a position. Markers sit on the strategy's equity curve (open ▲ below it, close ▼ above it, rotate ◆,
+// holds a position (blue), or data is missing (sand; gaps at least a pixel wide, with a hover title). Markers sit on the strategy's equity curve (open ▲ below it, close ▼ above it, rotate ◆,
 // topup and deleverage ■, hedge ●, halt ⯃, flatten and liquidation ✕); flatten, halt and liquidation also
 // draw a dashed red line through every panel. The basis axis is fitted to the 0.5–99.5 percentiles of the
 // basis when spikes would flatten the rest (the panel title says so).

@@ -85,6 +85,14 @@ type metaJSON struct {
 	DataDir  string     `json:"data_dir"`
 	Version  string     `json:"version"`
 	Notes    []string   `json:"notes"`
+	Gaps     []gapJSON  `json:"gaps,omitempty"`
+}
+
+type gapJSON struct {
+	Symbol string    `json:"symbol"`
+	Market string    `json:"market"`
+	From   time.Time `json:"from"`
+	To     time.Time `json:"to"`
 }
 
 type summaryJSON struct {
@@ -214,8 +222,12 @@ func jextreme(e Extreme) *extremeJSON {
 }
 
 func metaToJSON(m Meta) metaJSON {
-	return metaJSON{Title: m.Title, Symbols: m.Symbols, Interval: m.Interval, Start: jtime(m.Start),
+	out := metaJSON{Title: m.Title, Symbols: m.Symbols, Interval: m.Interval, Start: jtime(m.Start),
 		End: jtime(m.End), Quote: m.Quote, DataDir: m.DataDir, Version: m.Version, Notes: m.Notes}
+	for _, g := range m.Gaps {
+		out.Gaps = append(out.Gaps, gapJSON{Symbol: g.Symbol, Market: g.Market, From: g.From.UTC(), To: g.To.UTC()})
+	}
+	return out
 }
 
 func metricsToJSON(m Metrics) metricsJSON {
@@ -304,8 +316,12 @@ func extreme(e *extremeJSON) Extreme {
 }
 
 func (d *decoder) meta(m metaJSON) Meta {
-	return Meta{Title: m.Title, Symbols: m.Symbols, Interval: m.Interval, Start: tval(m.Start), End: tval(m.End),
+	out := Meta{Title: m.Title, Symbols: m.Symbols, Interval: m.Interval, Start: tval(m.Start), End: tval(m.End),
 		Quote: m.Quote, DataDir: m.DataDir, Version: m.Version, Notes: m.Notes}
+	for _, g := range m.Gaps {
+		out.Gaps = append(out.Gaps, Gap{Symbol: g.Symbol, Market: g.Market, From: g.From, To: g.To})
+	}
+	return out
 }
 
 func pairsNetPnL(m Metrics) *string {

@@ -223,6 +223,7 @@ func TestJSONRoundTrip(t *testing.T) {
 	run.Meta.Notes = []string{"fees: taker 0.1% spot, 0.05% perp"}
 	run.Strategy.Risk.ObserveMarginRatio(t0.Add(time.Hour), "", 0.21)
 	run.Baseline.Pairs = nil // as carry's static hedge: no per-pair accounts
+	run.Meta.Gaps = []Gap{{Symbol: "BTCUSDT", Market: "funding", From: t0.Add(hours(8)), To: t0.Add(hours(40))}}
 	// A reverse pair: its borrow interest, quantities and unpriced fees must survive the round trip too.
 	run.Strategy.Pairs = append(run.Strategy.Pairs, accounting.PairPnL{PairID: 99, Symbol: "ETHUSDT", Direction: "reverse",
 		State: "closed", SpotQty: d("0.00000599"), PerpQty: d("0.001"), Funding: d("-1.5"), Fees: d("0.2"), Interest: d("0.27"),
@@ -252,7 +253,8 @@ func TestJSONRoundTrip(t *testing.T) {
 	}
 	compareBooks(t, "baseline", run.Baseline, got.Baseline)
 	if !got.Meta.Start.Equal(run.Meta.Start) || !got.Meta.End.Equal(run.Meta.End) ||
-		!reflect.DeepEqual(got.Meta.Symbols, run.Meta.Symbols) || !reflect.DeepEqual(got.Meta.Notes, run.Meta.Notes) {
+		!reflect.DeepEqual(got.Meta.Symbols, run.Meta.Symbols) || !reflect.DeepEqual(got.Meta.Notes, run.Meta.Notes) ||
+		len(got.Meta.Gaps) != 1 || got.Meta.Gaps[0].Market != "funding" || !got.Meta.Gaps[0].To.Equal(t0.Add(hours(40))) {
 		t.Errorf("meta: %+v", got.Meta)
 	}
 	// The summary read back equals the summary recomputed from the run read back.
@@ -374,6 +376,9 @@ func TestText(t *testing.T) {
 
 func TestHTML(t *testing.T) {
 	run := synthRun(24*90, 4)
+	// A three-day gap is shaded with a hover title; a one-hour one is a hairline at this scale, left out.
+	run.Meta.Gaps = []Gap{{Symbol: "BTCUSDT", Market: "perp klines", From: t0.Add(hours(24 * 40)), To: t0.Add(hours(24 * 43))},
+		{Symbol: "BTCUSDT", Market: "spot klines", From: t0.Add(hours(24 * 50)), To: t0.Add(hours(24*50 + 1))}}
 	run.Strategy.Markers = append(run.Strategy.Markers, Marker{Time: t0.Add(hours(24 * 80)), Kind: MarkHalt,
 		Reason: `operator said "stop" <now> & then`})
 	sum := Compute(run)
@@ -415,6 +420,10 @@ func TestHTML(t *testing.T) {
 		if !strings.Contains(page, `data-series="`+id+`"`) {
 			t.Errorf("series %s missing from the chart", id)
 		}
+	}
+	if !strings.Contains(page, "BTCUSDT perp klines missing 2021-02-10 00:00 → 2021-02-13 00:00") || !strings.Contains(page, "data gap") ||
+		strings.Contains(page, "spot klines missing") {
+		t.Error("the chart does not shade the three-day gap alone, with its title and a legend")
 	}
 	for _, want := range []string{"<title>", " open BTCUSDT pair 1 carry", "rotate BTCUSDT → ETHUSDT",
 		"operator said &#34;stop&#34; &lt;now&gt; &amp; then", "Summary", "static hedge BTCUSDT", "Definitions"} {
@@ -485,6 +494,7 @@ func writeOut(t *testing.T, name string, data []byte) {
 
 func TestPNG(t *testing.T) {
 	run := synthRun(24*365, 5)
+	run.Meta.Gaps = []Gap{{Symbol: "BTCUSDT", Market: "perp klines", From: t0.Add(hours(24 * 200)), To: t0.Add(hours(24 * 206))}}
 	sum := Compute(run)
 	for _, size := range []ChartOptions{{}, {Width: 900, Height: 640}} {
 		var buf bytes.Buffer
@@ -501,12 +511,15 @@ func TestPNG(t *testing.T) {
 		}
 		// The strategy's and the baseline's lines, the open markers and the in-market shading are drawn.
 		colours := map[string]color.RGBA{"strategy": colStrategy, "baseline": colBaseline,
-			"open marker": markerColors[MarkOpen], "shading": colInMarket, "basis": colBasis}
+			"open marker": markerColors[MarkOpen], "shading": colInMarket, "basis": colBasis, "data gap": colGap}
 		counts := countColors(img, colours)
 		for name := range colours {
 			if counts[name] < 20 {
 				t.Errorf("%v: %d pixels of the %s colour", size, counts[name], name)
 			}
+		}
+		if counts["data gap"] < 2000 { // the legend's swatch is a few hundred; the six-day band through the panels thousands
+			t.Errorf("%v: %d pixels of the gap shading", size, counts["data gap"])
 		}
 		writeOut(t, fmt.Sprintf("report-%dx%d.png", w, h), buf.Bytes())
 	}
