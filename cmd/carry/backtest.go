@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -170,7 +172,7 @@ func backtestDBSettings() map[string]string {
 	return map[string]string{"synchronous_commit": "off", "plan_cache_mode": "force_generic_plan"}
 }
 
-func (a *app) runBacktest(ctx context.Context, o backtestOpts, progress io.Writer) (*backtestResult, error) {
+func (a *app) runBacktest(ctx context.Context, o backtestOpts, progress io.Writer) (_ *backtestResult, err error) {
 	cfg := a.cfg
 	started := time.Now()
 	// The baseline's replay stops with the run, whichever way the run ends.
@@ -183,8 +185,16 @@ func (a *app) runBacktest(ctx context.Context, o backtestOpts, progress io.Write
 		defer debug.SetGCPercent(debug.SetGCPercent(backtestGCPercent))
 	}
 	// Found out before the run, not after it: an output directory that cannot be written.
-	if err := checkOutputDir(cfg.Backtest.OutputDir); err != nil {
+	created, err := checkOutputDir(cfg.Backtest.OutputDir)
+	if err != nil {
 		return nil, withCode(exitUsage, err)
+	}
+	if created {
+		defer func() {
+			if err != nil {
+				os.Remove(cfg.Backtest.OutputDir) // the run made it and wrote nothing into it: only an empty one goes
+			}
+		}()
 	}
 	a.dbSettings = backtestDBSettings()
 	db, err := a.openDatabase(ctx)
@@ -382,18 +392,22 @@ func (a *app) pairResults(ctx context.Context, db *database, s *system) ([]accou
 	return out, nil
 }
 
-// checkOutputDir creates the output directory and makes sure a file can be written in it.
-func checkOutputDir(dir string) error {
+// checkOutputDir creates the output directory (created: it did not exist) and makes sure a file can be
+// written in it.
+func checkOutputDir(dir string) (created bool, err error) {
+	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		created = true
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("creating the output directory %s: %w (choose another with --out or backtest.output_dir)", dir, err)
+		return false, fmt.Errorf("creating the output directory %s: %w (choose another with --out or backtest.output_dir)", dir, err)
 	}
 	f, err := os.CreateTemp(dir, ".carry-check-*")
 	if err != nil {
-		return fmt.Errorf("the output directory %s cannot be written: %w (choose another with --out or backtest.output_dir)", dir, err)
+		return created, fmt.Errorf("the output directory %s cannot be written: %w (choose another with --out or backtest.output_dir)", dir, err)
 	}
 	name := f.Name()
 	f.Close()
-	return os.Remove(name)
+	return created, os.Remove(name)
 }
 
 // writeOutputs writes result.json and (unless noChart) the charts to dir, all or nothing (writeAll).

@@ -41,14 +41,18 @@ func TestInterruptedBacktestWritesNothing(t *testing.T) {
 }
 
 // A range that falls in a gap of the data (here inside the shipped perp klines' three missing days) is
-// refused with the gap named, not reported as a run that traded nothing; an output directory that cannot
-// be created is refused before the replay.
+// refused with the gap named, not reported as a run that traded nothing, and the output directory it
+// created is removed again; an output directory that cannot be created is refused before the replay.
 func TestBacktestRangeInAGapAndAnUnusableOutputDirectory(t *testing.T) {
 	db := pg.NewDB(t)
 	env := cleanEnv("DATABASE_URL="+db, "CARRY_BACKTEST_DATA_DIR=../../testdata/binance", "CARRY_UNIVERSE_SYMBOLS=BTCUSDT")
-	r := runCarry(t, env, "backtest", "--out", t.TempDir(), "--from", "2022-08-10T06:00:00Z", "--to", "2022-08-12T00:00:00Z", "--no-chart")
+	out := filepath.Join(t.TempDir(), "new")
+	r := runCarry(t, env, "backtest", "--out", out, "--from", "2022-08-10T06:00:00Z", "--to", "2022-08-12T00:00:00Z", "--no-chart")
 	if r.code != exitUsage || !strings.Contains(r.stderr, "no market data to trade") || !strings.Contains(r.stderr, "perp klines 2022-08-10 00:00 → 2022-08-13 00:00") {
 		t.Fatalf("a range in a gap: exit %d\n%s", r.code, r.stderr)
+	}
+	if _, err := os.Stat(out); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the output directory the failed run created is still there (%v)", err)
 	}
 	file := filepath.Join(t.TempDir(), "not-a-directory")
 	if err := os.WriteFile(file, nil, 0o644); err != nil {
