@@ -277,9 +277,10 @@ func (a *app) runBacktest(ctx context.Context, o backtestOpts, progress io.Write
 	if err := interrupted(); err != nil {
 		return nil, err
 	}
+	gaps := reportGaps(src.Gaps())
 	if spotQuotes, perpQuotes := src.Quotes(); spotQuotes == 0 || perpQuotes == 0 {
 		return nil, withCode(exitUsage, fmt.Errorf("no market data to trade in the backtest range %s → %s (%d spot and %d perp quotes): it falls in a gap of the data (%s); choose another range",
-			from.Format(time.RFC3339), to.Format(time.RFC3339), spotQuotes, perpQuotes, describeGaps(src.Gaps(), 3)))
+			from.Format(time.RFC3339), to.Format(time.RFC3339), spotQuotes, perpQuotes, describeGaps(gaps, 3)))
 	}
 	funding.Flush(s.acct.ID)
 	if err := writes.stop(); err != nil {
@@ -309,10 +310,7 @@ func (a *app) runBacktest(ctx context.Context, o backtestOpts, progress io.Write
 	if rec.readFailures > 0 {
 		run.Meta.Notes = append(run.Meta.Notes, fmt.Sprintf("equity samples: %d wallet readings failed; those samples repeat the last complete reading", rec.readFailures))
 	}
-	run.Meta.Notes = append(run.Meta.Notes, gapNotes(src.Gaps())...)
-	for _, g := range src.Gaps() {
-		run.Meta.Gaps = append(run.Meta.Gaps, report.Gap{Symbol: g.Symbol, Market: g.Market, From: g.From, To: g.To})
-	}
+	run.Meta.Gaps = gaps
 	if rec.markFailures > 0 {
 		run.Meta.Notes = append(run.Meta.Notes, fmt.Sprintf("equity samples: %d perp marks could not be read; those samples leave the position's unrealised PnL out", rec.markFailures))
 	}
@@ -484,73 +482,17 @@ func writeAll(dir string, outputs []output) error {
 	return nil
 }
 
-// gapNotes are the report's notes on missing data: per symbol and market, how many gaps and how long in all
-// (an hour's bar missing here and there is common in Binance's archive), and each gap of a day or more on a
-// line of its own.
-func gapNotes(gaps []replay.Gap) []string {
-	type key struct{ symbol, market string }
-	type tally struct {
-		n             int
-		total         time.Duration
-		longest       replay.Gap
-		longestLength time.Duration
+// reportGaps are the replay's gaps for the report.
+func reportGaps(gaps []replay.Gap) []report.Gap {
+	out := make([]report.Gap, len(gaps))
+	for i, g := range gaps {
+		out[i] = report.Gap{Symbol: g.Symbol, Market: g.Market, From: g.From, To: g.To}
 	}
-	var order []key
-	sums := map[key]*tally{}
-	var long []string
-	for _, g := range gaps {
-		k := key{g.Symbol, g.Market}
-		t := sums[k]
-		if t == nil {
-			t = &tally{}
-			sums[k] = t
-			order = append(order, k)
-		}
-		d := g.To.Sub(g.From)
-		t.n++
-		t.total += d
-		if d > t.longestLength {
-			t.longest, t.longestLength = g, d
-		}
-		if d >= 24*time.Hour {
-			long = append(long, "data gap: "+describeGap(g))
-		}
-	}
-	var notes []string
-	for _, k := range order {
-		t := sums[k]
-		notes = append(notes, fmt.Sprintf("data gaps: %s %s missing %d times, %s in all; the longest %s from %s",
-			k.symbol, k.market, t.n, fmtSpan(t.total), fmtSpan(t.longestLength), t.longest.From.Format("2006-01-02 15:04")))
-	}
-	return append(notes, long...)
-}
-
-func describeGap(g replay.Gap) string {
-	what := "no prices: the market is suspended, nothing trades"
-	if g.Market == "funding" {
-		what = "no settlement: no funding paid or charged"
-	}
-	return fmt.Sprintf("%s %s %s → %s (%s; %s)", g.Symbol, g.Market, g.From.Format("2006-01-02 15:04"), g.To.Format("2006-01-02 15:04"),
-		fmtSpan(g.To.Sub(g.From)), what)
-}
-
-// fmtSpan writes a duration in days and hours ("3d 4h", "5h", "15m").
-func fmtSpan(d time.Duration) string {
-	days, rest := d/(24*time.Hour), d%(24*time.Hour)
-	switch {
-	case days > 0 && rest >= time.Hour:
-		return fmt.Sprintf("%dd %dh", days, rest/time.Hour)
-	case days > 0:
-		return fmt.Sprintf("%dd", days)
-	case d >= time.Hour && d%time.Hour == 0:
-		return fmt.Sprintf("%dh", d/time.Hour)
-	default:
-		return d.Round(time.Minute).String()
-	}
+	return out
 }
 
 // describeGaps lists at most n gaps on one line.
-func describeGaps(gaps []replay.Gap, n int) string {
+func describeGaps(gaps []report.Gap, n int) string {
 	if len(gaps) == 0 {
 		return "no gap was found"
 	}
@@ -560,7 +502,7 @@ func describeGaps(gaps []replay.Gap, n int) string {
 			parts = append(parts, fmt.Sprintf("%d more", len(gaps)-n))
 			break
 		}
-		parts = append(parts, fmt.Sprintf("%s %s %s → %s", g.Symbol, g.Market, g.From.Format("2006-01-02 15:04"), g.To.Format("2006-01-02 15:04")))
+		parts = append(parts, g.String())
 	}
 	return "gaps: " + strings.Join(parts, "; ")
 }

@@ -48,7 +48,7 @@ func TestBacktestRangeInAGapAndAnUnusableOutputDirectory(t *testing.T) {
 	env := cleanEnv("DATABASE_URL="+db, "CARRY_BACKTEST_DATA_DIR=../../testdata/binance", "CARRY_UNIVERSE_SYMBOLS=BTCUSDT")
 	out := filepath.Join(t.TempDir(), "new")
 	r := runCarry(t, env, "backtest", "--out", out, "--from", "2022-08-10T06:00:00Z", "--to", "2022-08-12T00:00:00Z", "--no-chart")
-	if r.code != exitUsage || !strings.Contains(r.stderr, "no market data to trade") || !strings.Contains(r.stderr, "perp klines 2022-08-10 00:00 → 2022-08-13 00:00") {
+	if r.code != exitUsage || !strings.Contains(r.stderr, "no market data to trade") || !strings.Contains(r.stderr, "perp klines missing 2022-08-10 00:00 → 2022-08-13 00:00") {
 		t.Fatalf("a range in a gap: exit %d\n%s", r.code, r.stderr)
 	}
 	if _, err := os.Stat(out); !errors.Is(err, os.ErrNotExist) {

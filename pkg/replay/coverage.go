@@ -26,19 +26,15 @@ func Coverage(dir string, opts Options) (from, to time.Time, err error) {
 		return from, to, fmt.Errorf("replay: %w", err)
 	}
 	for _, sym := range symbols {
+		spot, perp, funding, err := symbolFiles(dir, sym, interval)
+		if err != nil {
+			return from, to, err
+		}
 		for _, m := range []struct {
-			pattern, what string
-			tail          time.Duration // from the last row's time to the end of what it covers
-		}{
-			{sym + "-spot-" + interval + "-*.csv", sym + " spot kline", iv},
-			{sym + "-perp-" + interval + "-*.csv", sym + " perp kline", iv},
-			{sym + "-fundingRate-*.csv", sym + " funding rate", 8 * time.Hour},
-		} {
-			files, err := filesFor(dir, m.pattern, m.what)
-			if err != nil {
-				return from, to, fmt.Errorf("replay: %w", err)
-			}
-			first, last, err := spanOf(files)
+			files []string
+			tail  time.Duration // from the last row's time to the end of what it covers
+		}{{spot, iv}, {perp, iv}, {funding, 8 * time.Hour}} {
+			first, last, err := spanOf(m.files)
 			if err != nil {
 				return from, to, err
 			}
@@ -60,24 +56,19 @@ func Coverage(dir string, opts Options) (from, to time.Time, err error) {
 // spanOf returns the times of the first and last rows of a market's files (in name order), checking that
 // each file starts after the previous one ends.
 func spanOf(files []string) (first, last time.Time, err error) {
-	var prevName string
-	for _, path := range files {
-		a, err := edgeOpen(path, false)
+	for i, path := range files {
+		a, b, err := edges(path)
 		if err != nil {
 			return first, last, err
 		}
-		b, err := edgeOpen(path, true)
-		if err != nil {
-			return first, last, err
-		}
-		if prevName != "" && !a.After(last) {
+		if i > 0 && !a.After(last) {
 			return first, last, fmt.Errorf("replay: overlapping data: %s (%s → %s) does not start after the last row of %s (%s); keep only one of them",
-				filepath.Base(path), a.Format(time.RFC3339), b.Format(time.RFC3339), filepath.Base(prevName), last.Format(time.RFC3339))
+				filepath.Base(path), a.Format(time.RFC3339), b.Format(time.RFC3339), filepath.Base(files[i-1]), last.Format(time.RFC3339))
 		}
-		if prevName == "" {
+		if i == 0 {
 			first = a
 		}
-		prevName, last = path, b
+		last = b
 	}
 	return first, last, nil
 }
@@ -86,25 +77,37 @@ func spanOf(files []string) (first, last time.Time, err error) {
 var timeColumns = map[string]bool{"open_time": true, "opentime": true, "open time": true, "calc_time": true,
 	"fundingtime": true, "funding_time": true}
 
-// edgeOpen reads the time of a kline or funding file's first (or last) data row: the open time of a bar, the
-// time of a settlement. The time column is the first one, or the one its header names.
-func edgeOpen(path string, last bool) (time.Time, error) {
+// edgeWindow is how much of a file's head and tail edges reads.
+const edgeWindow = 8192
+
+// edges reads the times of a kline or funding file's first and last data rows (the open time of a bar, the
+// time of a settlement) from its first and last few kilobytes. The time column is the first one, or the one
+// the header names.
+func edges(path string) (first, last time.Time, err error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("replay: %w", err)
+		return first, last, fmt.Errorf("replay: %w", err)
 	}
 	defer f.Close()
-	head := make([]byte, 8192)
-	n, err := f.Read(head)
-	if err != nil && err != io.EOF {
-		return time.Time{}, fmt.Errorf("replay: reading %s: %w", path, err)
+	st, err := f.Stat()
+	if err != nil {
+		return first, last, fmt.Errorf("replay: %w", err)
 	}
-	head = head[:n]
-	lines := splitLines(head)
+	size := st.Size()
+	read := func(off int64) ([][]byte, error) {
+		buf := make([]byte, min(size-off, edgeWindow))
+		if _, err := f.ReadAt(buf, off); err != nil && err != io.EOF {
+			return nil, fmt.Errorf("replay: reading %s: %w", path, err)
+		}
+		return bytes.Split(bytes.ReplaceAll(buf, []byte("\r"), nil), []byte("\n")), nil
+	}
+	head, err := read(0)
+	if err != nil {
+		return first, last, err
+	}
 	col := 0
-	for _, l := range lines {
-		l = bytes.TrimPrefix(bytes.TrimSpace(l), []byte("\xef\xbb\xbf"))
-		if len(l) == 0 {
+	for _, l := range head {
+		if l = bytes.TrimPrefix(bytes.TrimSpace(l), []byte("\xef\xbb\xbf")); len(l) == 0 {
 			continue
 		}
 		if isHeader(l) {
@@ -116,12 +119,9 @@ func edgeOpen(path string, last bool) (time.Time, error) {
 		}
 		break
 	}
-	pick := func(line []byte) (time.Time, bool) { // a row whose time column is an integer (not the header)
-		line = bytes.TrimPrefix(bytes.TrimSpace(line), []byte("\xef\xbb\xbf"))
-		if len(line) == 0 {
-			return time.Time{}, false
-		}
-		fs := bytes.Split(line, []byte(","))
+	// at is a row's time: false for a blank line, the header, or a row whose time column is not an integer.
+	at := func(line []byte) (time.Time, bool) {
+		fs := bytes.Split(bytes.TrimPrefix(bytes.TrimSpace(line), []byte("\xef\xbb\xbf")), []byte(","))
 		if col >= len(fs) {
 			return time.Time{}, false
 		}
@@ -131,38 +131,34 @@ func edgeOpen(path string, last bool) (time.Time, error) {
 		}
 		return time.Unix(0, epochNanos(v)).UTC(), true
 	}
-	if !last {
-		for i, l := range lines {
-			if i == len(lines)-1 && n == len(head) && n == 8192 {
-				break // possibly cut short
-			}
-			if t, ok := pick(l); ok {
-				return t, nil
-			}
+	noRow := fmt.Errorf("replay: %s has no data row", path)
+	headCut := size > edgeWindow // the window's last line may be cut short
+	found := false
+	for i, l := range head {
+		if headCut && i == len(head)-1 {
+			break
 		}
-		return time.Time{}, fmt.Errorf("replay: %s has no data row", path)
+		if first, found = at(l); found {
+			break
+		}
 	}
-	st, err := f.Stat()
-	if err != nil {
-		return time.Time{}, fmt.Errorf("replay: %w", err)
+	if !found {
+		return first, last, noRow
 	}
-	off := max(st.Size()-8192, 0)
-	tail := make([]byte, st.Size()-off)
-	if _, err := f.ReadAt(tail, off); err != nil && err != io.EOF {
-		return time.Time{}, fmt.Errorf("replay: reading %s: %w", path, err)
+	tail, off := head, int64(0)
+	if headCut {
+		off = size - edgeWindow
+		if tail, err = read(off); err != nil {
+			return first, last, err
+		}
 	}
-	lines = splitLines(tail)
-	for i := len(lines) - 1; i >= 0; i-- {
+	for i := len(tail) - 1; i >= 0; i-- {
 		if i == 0 && off > 0 {
-			break // possibly cut short
+			break // the window's first line may be cut short
 		}
-		if t, ok := pick(lines[i]); ok {
-			return t, nil
+		if last, found = at(tail[i]); found {
+			return first, last, nil
 		}
 	}
-	return time.Time{}, fmt.Errorf("replay: %s has no data row", path)
-}
-
-func splitLines(b []byte) [][]byte {
-	return bytes.Split(bytes.ReplaceAll(b, []byte("\r"), nil), []byte("\n"))
+	return first, last, noRow
 }

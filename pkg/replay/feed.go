@@ -193,17 +193,9 @@ func resolve(dir string, opts Options) ([]string, string, error) {
 }
 
 func (f *Feed) addSymbol(dir, sym string, idx int, interval string, ivDur time.Duration, opts Options, hours int) error {
-	spotFiles, err := filesFor(dir, sym+"-spot-"+interval+"-*.csv", sym+" spot kline")
+	spotFiles, perpFiles, fundFiles, err := symbolFiles(dir, sym, interval)
 	if err != nil {
-		return fmt.Errorf("replay: %w", err)
-	}
-	perpFiles, err := filesFor(dir, sym+"-perp-"+interval+"-*.csv", sym+" perp kline")
-	if err != nil {
-		return fmt.Errorf("replay: %w", err)
-	}
-	fundFiles, err := filesFor(dir, sym+"-fundingRate-*.csv", sym+" funding rate")
-	if err != nil {
-		return fmt.Errorf("replay: %w", err)
+		return err
 	}
 	add := func(src source, rank int, err error) error {
 		f.all = append(f.all, src)

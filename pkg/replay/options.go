@@ -115,6 +115,24 @@ func discover(dir string) (symbols []string, intervals map[string][]string, err 
 	return symbols, intervals, nil
 }
 
+// symbolFiles returns a symbol's spot kline, perp kline and funding files, each in name order, or an error
+// naming the first kind that has none.
+func symbolFiles(dir, sym, interval string) (spot, perp, funding []string, err error) {
+	for _, k := range []struct {
+		out           *[]string
+		pattern, what string
+	}{
+		{&spot, sym + "-spot-" + interval + "-*.csv", sym + " spot kline"},
+		{&perp, sym + "-perp-" + interval + "-*.csv", sym + " perp kline"},
+		{&funding, sym + "-fundingRate-*.csv", sym + " funding rate"},
+	} {
+		if *k.out, err = filesFor(dir, k.pattern, k.what); err != nil {
+			return nil, nil, nil, fmt.Errorf("replay: %w", err)
+		}
+	}
+	return spot, perp, funding, nil
+}
+
 // filesFor returns the files of one kind in name order, or an error naming the pattern and the directory.
 func filesFor(dir, pattern, what string) ([]string, error) {
 	files, err := filepath.Glob(filepath.Join(dir, pattern))

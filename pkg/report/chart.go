@@ -688,8 +688,7 @@ func (c *chart) gapBands(gaps []Gap) []gapBand {
 		if x1-x0 < 1 {
 			continue
 		}
-		out = append(out, gapBand{x0, x1, fmt.Sprintf("%s %s missing %s → %s", g.Symbol, g.Market,
-			g.From.UTC().Format("2006-01-02 15:04"), g.To.UTC().Format("2006-01-02 15:04"))})
+		out = append(out, gapBand{x0, x1, g.String()})
 	}
 	return out
 }

@@ -251,7 +251,7 @@ details{margin:8px 0}
 {{if .Symbols}}<p class="meta">symbols: {{.Symbols}}</p>{{end}}
 <p class="meta">span: {{.Span}}{{if .Meta.Interval}} · data: {{.Meta.Interval}} klines{{end}}{{if .Meta.DataDir}} from {{.Meta.DataDir}}{{end}}</p>
 {{if .Meta.Version}}<p class="meta">carry {{.Meta.Version}}</p>{{end}}
-{{range .Meta.Notes}}<p class="meta">{{.}}</p>{{end}}
+{{range .Meta.NoteLines}}<p class="meta">{{.}}</p>{{end}}
 
 <h2>Summary</h2>
 <table class="summary">

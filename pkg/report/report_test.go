@@ -237,6 +237,9 @@ func TestJSONRoundTrip(t *testing.T) {
 	if strings.Contains(first, "NaN") {
 		t.Fatal("NaN in JSON")
 	}
+	if strings.Contains(first, "data gap") {
+		t.Error("the gaps' notes are derived (Meta.NoteLines), not stored")
+	}
 	if !strings.Contains(first, `"equity":"`) || !strings.Contains(first, `"net_pnl":"`) {
 		t.Fatal("amounts are not strings")
 	}
@@ -326,6 +329,11 @@ func compareBooks(t *testing.T, name string, a, b *Book) {
 func TestText(t *testing.T) {
 	run := synthRun(24*60, 3)
 	run.Baseline.Pairs = nil // as carry's static hedge: no per-pair accounts
+	run.Meta.Gaps = []Gap{
+		{Symbol: "BTCUSDT", Market: "spot klines", From: t0.Add(hours(3)), To: t0.Add(hours(4))},
+		{Symbol: "BTCUSDT", Market: "perp klines", From: t0.Add(hours(24)), To: t0.Add(hours(96))},
+		{Symbol: "BTCUSDT", Market: "spot klines", From: t0.Add(hours(100)), To: t0.Add(hours(104))},
+	}
 	sum := Compute(run)
 	var buf bytes.Buffer
 	if err := WriteText(&buf, run, sum); err != nil {
@@ -338,6 +346,19 @@ func TestText(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("text report lacks %q", want)
 		}
+	}
+	// The gaps, summed per market after the notes, and the one of a day or more on its own line.
+	for _, want := range []string{
+		"data gaps: BTCUSDT spot klines missing 2 times, 5h in all; the longest 4h from 2021-01-05 04:00",
+		"data gaps: BTCUSDT perp klines missing 1 times, 3d in all; the longest 3d from 2021-01-02 00:00",
+		"data gap: BTCUSDT perp klines missing 2021-01-02 00:00 → 2021-01-05 00:00 (3d; no prices: the market is suspended, nothing trades)",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("text report lacks %q", want)
+		}
+	}
+	if strings.Count(out, "data gap: ") != 1 {
+		t.Error("a gap shorter than a day has a line of its own")
 	}
 	// The baseline has no per-pair accounts: its cross-check is n/a, not a 0.00 that reads like a failure.
 	for _, l := range strings.Split(out, "\n") {
@@ -406,7 +427,12 @@ func TestHTML(t *testing.T) {
 	if i < 0 || j < i {
 		t.Fatal("no inline SVG")
 	}
-	dec := xml.NewDecoder(strings.NewReader(page[i : j+len("</svg>")]))
+	svg := page[i : j+len("</svg>")]
+	if !strings.Contains(svg, "<title>BTCUSDT perp klines missing 2021-02-10 00:00 → 2021-02-13 00:00</title>") || !strings.Contains(svg, "data gap") ||
+		strings.Contains(svg, "spot klines missing") {
+		t.Error("the chart does not shade the three-day gap alone, with its title and a legend")
+	}
+	dec := xml.NewDecoder(strings.NewReader(svg))
 	for {
 		if _, err := dec.Token(); err == io.EOF {
 			break
@@ -420,10 +446,6 @@ func TestHTML(t *testing.T) {
 		if !strings.Contains(page, `data-series="`+id+`"`) {
 			t.Errorf("series %s missing from the chart", id)
 		}
-	}
-	if !strings.Contains(page, "BTCUSDT perp klines missing 2021-02-10 00:00 → 2021-02-13 00:00") || !strings.Contains(page, "data gap") ||
-		strings.Contains(page, "spot klines missing") {
-		t.Error("the chart does not shade the three-day gap alone, with its title and a legend")
 	}
 	for _, want := range []string{"<title>", " open BTCUSDT pair 1 carry", "rotate BTCUSDT → ETHUSDT",
 		"operator said &#34;stop&#34; &lt;now&gt; &amp; then", "Summary", "static hedge BTCUSDT", "Definitions"} {

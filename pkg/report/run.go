@@ -37,16 +37,9 @@ type Meta struct {
 	Version string
 	// Notes are free-form lines (configuration highlights: fees, leverage, thresholds…).
 	Notes []string
-	// Gaps are the stretches of missing data in the replay (the chart shades them).
+	// Gaps are the stretches of missing data in the replay: the reports summarise them after the notes
+	// (NoteLines) and the chart shades them.
 	Gaps []Gap
-}
-
-// Gap is a stretch of missing data in one market: no bar or no funding settlement between From and To.
-type Gap struct {
-	Symbol string
-	Market string // "spot klines", "perp klines", "funding"
-	From   time.Time
-	To     time.Time
 }
 
 // Book is what one account did over the run: the strategy, or the baseline.

@@ -100,7 +100,7 @@ func WriteText(w io.Writer, run Run, sum Summary) error {
 	if run.Meta.Version != "" {
 		fmt.Fprintf(&b, "  version   %s\n", run.Meta.Version)
 	}
-	for _, n := range run.Meta.Notes {
+	for _, n := range run.Meta.NoteLines() {
 		fmt.Fprintf(&b, "  %s\n", n)
 	}
 	b.WriteString("\n")
