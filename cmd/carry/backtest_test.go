@@ -265,11 +265,15 @@ func eachCSV(t *testing.T, path string, fn func([]string)) {
 // and deleverages fire and nothing is liquidated; with them all disabled the paper venue liquidates.
 func TestBacktestRiskLadderAt5x(t *testing.T) {
 	args := []string{"--from", "2020-12-01", "--to", "2021-05-01", "--no-chart", "--no-baseline"}
-	on, _, _ := backtest(t, []string{"CARRY_CAPITAL_LEVERAGE=5"}, args...)
+	var on btResult
+	r, _, _ := runBacktestInto(t, &on, "../../testdata/binance", "BTCUSDT", []string{"CARRY_CAPITAL_LEVERAGE=5"},
+		append([]string{"--log-level", "info"}, args...)...)
 	m := on.Summary.Strategy.Markers
 	if m["topup"] == 0 || m["deleverage"] == 0 || m["liquidation"] != 0 {
 		t.Fatalf("risk on at 5x: want top-ups and deleverages and no liquidation, got %v", m)
 	}
+	checkSimTimes(t, r.stderr, "risk action", m["topup"]+m["deleverage"]+m["hedge"]+m["flatten"]+m["halt"],
+		time.Date(2020, 12, 1, 0, 0, 0, 0, time.UTC), time.Date(2021, 5, 1, 0, 0, 0, 0, time.UTC))
 	off, _, _ := backtest(t, []string{"CARRY_CAPITAL_LEVERAGE=5", "CARRY_RISK_ACTIONS_TOPUP=false", "CARRY_RISK_ACTIONS_DELEVERAGE=false",
 		"CARRY_RISK_ACTIONS_FLATTEN=false", "CARRY_RISK_ACTIONS_HALT=false"}, args...)
 	if off.Summary.Strategy.Markers["liquidation"] == 0 {
@@ -277,6 +281,29 @@ func TestBacktestRiskLadderAt5x(t *testing.T) {
 	}
 	if on.Summary.Strategy.NetPnL.LessThan(off.Summary.Strategy.NetPnL) {
 		t.Fatalf("risk management lost money against no risk management: %s vs %s", on.Summary.Strategy.NetPnL, off.Summary.Strategy.NetPnL)
+	}
+}
+
+// checkSimTimes expects want log lines with the message msg in a backtest's JSON log, each stamped with the
+// simulated time it happened at (sim_time, inside the range), not only the wall clock's.
+func checkSimTimes(t *testing.T, log, msg string, want int, from, to time.Time) {
+	t.Helper()
+	n := 0
+	for _, l := range strings.Split(log, "\n") {
+		var line struct {
+			Message string
+			SimTime time.Time `json:"sim_time"`
+		}
+		if json.Unmarshal([]byte(l), &line) != nil || line.Message != msg {
+			continue
+		}
+		n++
+		if line.SimTime.Before(from) || !line.SimTime.Before(to) {
+			t.Fatalf("%q logged at simulated time %s, outside the backtest's %s → %s: %s", msg, line.SimTime, from, to, l)
+		}
+	}
+	if n != want {
+		t.Fatalf("%d %q lines in the log, want %d:\n%s", n, msg, want, log)
 	}
 }
 

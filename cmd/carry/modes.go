@@ -18,6 +18,7 @@ import (
 	"github.com/carry-trading/carry/exchange/paper"
 	"github.com/carry-trading/carry/pkg/clock"
 	"github.com/carry-trading/carry/pkg/config"
+	"github.com/carry-trading/carry/pkg/logging"
 	"github.com/carry-trading/carry/pkg/notify"
 	"github.com/carry-trading/carry/pkg/replay"
 	"github.com/carry-trading/carry/pkg/telemetry"
@@ -114,6 +115,7 @@ func (a *app) openBacktest(ctx context.Context, db *database, runName string) (*
 	s.acct = acct
 	s.sim = clock.NewSim(from)
 	s.clock = s.sim
+	s.log = s.log.Hook(logging.SimTime{Clock: s.sim}) // a replay's lines say where in the data they happened
 	pv, err := paper.New(ctx, a.paperConfig(mk.instruments, mk.funding), s.sim, nil)
 	if err != nil {
 		s.close()

@@ -37,3 +37,14 @@ func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
 }
+
+// SimTime is a hook that stamps every line with a simulated clock's time (field "sim_time"), for a replay's
+// logs: a line's own time is the wall clock's, which says nothing about where in the data it happened.
+type SimTime struct {
+	Clock interface{ Now() time.Time }
+}
+
+// Run adds the field; zerolog calls it only for lines that are written.
+func (h SimTime) Run(e *zerolog.Event, _ zerolog.Level, _ string) {
+	e.Time("sim_time", h.Clock.Now().UTC())
+}

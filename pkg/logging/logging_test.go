@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestJSONWhenNotATerminal(t *testing.T) {
@@ -42,5 +43,32 @@ func TestBadLevelAndFormat(t *testing.T) {
 	}
 	if _, err := New(&bytes.Buffer{}, "info", "xml"); err == nil || !strings.Contains(err.Error(), "xml") {
 		t.Fatalf("bad format error = %v", err)
+	}
+}
+
+type fixedClock time.Time
+
+func (c fixedClock) Now() time.Time { return time.Time(c) }
+
+func TestSimTimeStampsEveryWrittenLine(t *testing.T) {
+	var buf bytes.Buffer
+	log, err := New(&buf, "info", "json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2021, 2, 19, 21, 30, 0, 0, time.FixedZone("x", 3600))
+	log = log.Hook(SimTime{Clock: fixedClock(at)})
+	log.Warn().Str("symbol", "BTCUSDT").Msg("funding flip")
+	log.Debug().Msg("not written")
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 1 {
+		t.Fatalf("want one line, got %q", buf.String())
+	}
+	var line map[string]any
+	if err := json.Unmarshal([]byte(lines[0]), &line); err != nil {
+		t.Fatal(err)
+	}
+	if line["sim_time"] != "2021-02-19T20:30:00Z" || line["time"] == line["sim_time"] {
+		t.Fatalf("sim_time %v (wall time %v), want the simulated 2021-02-19T20:30:00Z in UTC", line["sim_time"], line["time"])
 	}
 }
