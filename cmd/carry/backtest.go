@@ -85,6 +85,7 @@ order 5 in the quote asset), with a warning and a note in the report; a symbol w
 	f.BoolVar(&o.noBaseline, "no-baseline", false, "skip the static-hedge baseline")
 	f.BoolVar(&o.noChart, "no-chart", false, "skip chart.html and chart.png")
 	f.BoolVar(&o.quiet, "quiet", false, "no progress and no text report (the files are still written)")
+	cmd.AddCommand(a.backtestRunsCmd())
 	return cmd
 }
 
@@ -328,7 +329,10 @@ func (a *app) runBacktest(ctx context.Context, o backtestOpts, progress io.Write
 		return nil, err
 	}
 	phase("outputs written")
-	raw, _ := json.Marshal(sum)
+	raw, err := json.Marshal(sum)
+	if err != nil {
+		return nil, fmt.Errorf("recording the run (its outputs are written to %s): encoding its summary: %w", dir, err)
+	}
 	m := sum.Strategy
 	// The outputs are written: the run's record follows them, interrupted or not.
 	if _, err := db.RecordBacktest(context.WithoutCancel(ctx), store.BacktestRun{AccountID: s.acct.ID, StartedAt: started, FinishedAt: time.Now(), From: m.Start, To: m.End,

@@ -64,14 +64,20 @@ func runBacktestInto(t *testing.T, res any, dataDir, symbols string, extraEnv []
 	if r.code != 0 {
 		t.Fatalf("backtest exit %d:\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
-	raw, err := os.ReadFile(filepath.Join(out, "result.json"))
+	readResult(t, filepath.Join(out, "result.json"), res)
+	return r, out, db
+}
+
+// readResult decodes a result.json into res.
+func readResult(t *testing.T, path string, res any) {
+	t.Helper()
+	raw, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := json.Unmarshal(raw, res); err != nil {
-		t.Fatalf("result.json: %v", err)
+		t.Fatalf("%s: %v", path, err)
 	}
-	return r, out, db
 }
 
 // TestBacktestOnTheShippedData: the whole period with default settings opens and closes pairs by the

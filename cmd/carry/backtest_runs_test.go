@@ -1,0 +1,82 @@
+package main
+
+import (
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/shopspring/decimal"
+)
+
+// TestBacktestRuns: `carry backtest runs` lists what `carry backtest` recorded, newest first, with the figures
+// of each run's result.json (and the baseline's net PnL only for a run that had one); an empty database
+// says so; a bad --limit is a usage error.
+func TestBacktestRuns(t *testing.T) {
+	db := pg.NewDB(t)
+	env := cleanEnv("DATABASE_URL="+db, "CARRY_BACKTEST_DATA_DIR=../../testdata/binance", "CARRY_UNIVERSE_SYMBOLS=BTCUSDT")
+	r := runCarry(t, env, "backtest", "runs")
+	if r.code != 0 || !strings.Contains(r.stdout, "no backtest runs recorded") {
+		t.Fatalf("empty database: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	type run struct {
+		out  string
+		args []string
+		res  btResult
+	}
+	runs := []*run{
+		{out: filepath.Join(t.TempDir(), "a"), args: []string{"--from", "2021-01-01", "--to", "2021-03-01"}},
+		{out: filepath.Join(t.TempDir(), "b"), args: []string{"--from", "2021-09-01", "--to", "2021-11-01", "--no-baseline"}},
+	}
+	for _, x := range runs {
+		r := runCarry(t, env, append([]string{"backtest", "--out", x.out, "--quiet", "--no-chart"}, x.args...)...)
+		if r.code != 0 {
+			t.Fatalf("backtest %v: exit %d\n%s", x.args, r.code, r.stderr)
+		}
+		readResult(t, filepath.Join(x.out, "result.json"), &x.res)
+	}
+
+	r = runCarry(t, env, "backtest", "runs", "--json")
+	var listed []struct {
+		ID        int64
+		From      string
+		NetPnL    decimal.Decimal
+		OutputDir string
+		Summary   *struct {
+			Strategy struct{ NetPnL, Funding decimal.Decimal }
+			Baseline *struct{ NetPnL decimal.Decimal }
+		}
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &listed); r.code != 0 || err != nil {
+		t.Fatalf("runs --json: exit %d, %v\n%s\n%s", r.code, err, r.stdout, r.stderr)
+	}
+	if len(listed) != 2 || listed[0].ID <= listed[1].ID {
+		t.Fatalf("want the two runs newest first, got %+v", listed)
+	}
+	for i, l := range listed {
+		want := runs[len(runs)-1-i]
+		s := want.res.Summary.Strategy
+		if l.OutputDir != want.out || !l.NetPnL.Equal(s.NetPnL) || l.Summary == nil || !l.Summary.Strategy.Funding.Equal(s.Funding) {
+			t.Fatalf("run %d listed as %+v (summary %+v), want output %s, net %s, funding %s", l.ID, l, l.Summary, want.out, s.NetPnL, s.Funding)
+		}
+		if hasBase := l.Summary.Baseline != nil; hasBase != (want.res.Summary.Baseline != nil) {
+			t.Fatalf("run %d: baseline listed %v, result.json has one: %v", l.ID, hasBase, want.res.Summary.Baseline != nil)
+		}
+	}
+
+	r = runCarry(t, env, "backtest", "runs", "--limit", "1")
+	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	if r.code != 0 || len(lines) != 2 || !strings.Contains(lines[1], runs[1].out) || !strings.Contains(lines[1], "2021-09-01 → ") {
+		t.Fatalf("runs --limit 1: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	base := runs[0].res.Summary.Baseline
+	if base == nil {
+		t.Fatal("the first run has no baseline in its result.json")
+	}
+	if r = runCarry(t, env, "backtest", "runs"); !strings.Contains(r.stdout, money(base.NetPnL)) {
+		t.Fatalf("the first run's baseline net %s is not listed:\n%s", money(base.NetPnL), r.stdout)
+	}
+	if r = runCarry(t, env, "backtest", "runs", "--limit", "0"); r.code != exitUsage || !strings.Contains(r.stderr, "--limit 0") {
+		t.Fatalf("--limit 0: exit %d\n%s", r.code, r.stderr)
+	}
+}
