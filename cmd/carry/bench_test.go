@@ -23,6 +23,7 @@ func BenchmarkBacktestPipeline(b *testing.B) {
 	var events int64
 	var elapsed, cpu float64
 	rates := make([]float64, 0, b.N) // each run's events/s: the host's noise shows as their spread
+	steal0, total0 := hostCPU()
 	for i := 0; i < b.N; i++ {
 		a := &app{out: io.Discard, errOut: io.Discard, logLevel: "error", mode: config.ModeBacktest}
 		b.Setenv("DATABASE_URL", url)
@@ -55,6 +56,35 @@ func BenchmarkBacktestPipeline(b *testing.B) {
 		b.ReportMetric(float64(events)/cpu, "events/CPU-s")
 	}
 	b.ReportMetric(float64(peakRSS())/1024, "peak-RSS-MB")
+	// The share of the host's CPU time its hypervisor gave to other machines meanwhile (steal): when it is
+	// more than a few per cent, the wall figures measure the neighbours as much as the code.
+	if steal1, total1 := hostCPU(); total1 > total0 {
+		b.ReportMetric(100*float64(steal1-steal0)/float64(total1-total0), "host-steal-%")
+	}
+}
+
+// hostCPU reads the steal and total CPU time of the machine (all CPUs, in clock ticks) from /proc/stat
+// (zeros when it is missing).
+func hostCPU() (steal, total int64) {
+	raw, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, 0
+	}
+	line, _, _ := strings.Cut(string(raw), "\n")
+	f := strings.Fields(line)
+	if len(f) < 9 || f[0] != "cpu" {
+		return 0, 0
+	}
+	for i, v := range f[1:] {
+		n, _ := strconv.ParseInt(v, 10, 64)
+		if i < 8 { // user nice system idle iowait irq softirq steal (guest time is inside user)
+			total += n
+		}
+		if i == 7 {
+			steal = n
+		}
+	}
+	return steal, total
 }
 
 // peakRSS is the process's peak resident set in KiB (0 when /proc is missing).
