@@ -117,6 +117,8 @@ const (
 
 // Observer follows the loop (backtest report, metrics). Methods must be cheap.
 type Observer interface {
+	// OnEvent sees each event before the venue and the signals apply it, after the decisions of the
+	// instant before: a valuation there is the state at the end of that instant, every price of one moment.
 	OnEvent(ev *exchange.Event)
 	OnPair(p pair.Pair)
 	OnFunding(p exchange.FundingPayment, pairID int64)
@@ -348,13 +350,13 @@ func (e *Engine) Step(ctx context.Context, ev *exchange.Event) error {
 	if e.Sim != nil && !ev.Time.IsZero() {
 		e.Sim.Set(ev.Time)
 	}
+	if e.Observer != nil {
+		e.Observer.OnEvent(ev) // before it is applied: the venue and the book still hold the instant before
+	}
 	if e.Sink != nil && ev.Kind != exchange.EventTick {
 		e.Sink.Apply(ev)
 	}
 	e.Book.Apply(ev)
-	if e.Observer != nil {
-		e.Observer.OnEvent(ev)
-	}
 	switch ev.Kind {
 	case exchange.EventFunding:
 		if err := e.syncFunding(ctx, ev.Symbol); err != nil {

@@ -50,11 +50,23 @@ type recorder struct {
 	sums                               [6]exact.Sum        // a sample's equity, notional, the pairs' notionals, and the last sample's equity and notional
 	cashSum                            exact.Sum           // cash, for the samples (redone when cashDirty)
 	cashDirty                          bool
+	// Each symbol's prices when both its markets last traded: while one is in a data gap, the symbol is
+	// valued at these, not one leg at a stale price and the other at a live one (which invents a basis
+	// PnL that the end of the gap takes back).
+	synced map[string]legPrices
+	last   int64 // the time of the latest event, Unix ns: when risk actions and rotations are marked
+}
+
+// legPrices are a symbol's spot quote and perp mark as a sample read them.
+type legPrices struct {
+	spot           exchange.Quote
+	mark           decimal.Decimal
+	spotOK, markOK bool
 }
 
 func newRecorder(name string, capital decimal.Decimal, venue *paper.Venue, book *signals.Book, quote string) *recorder {
 	return &recorder{book: &report.Book{Name: name, Capital: capital}, venue: venue, signals: book, quote: quote, every: time.Hour,
-		opened: map[int64]bool{}, held: map[int64]pair.Pair{}, changed: true, totalsDirty: true}
+		opened: map[int64]bool{}, held: map[int64]pair.Pair{}, synced: map[string]legPrices{}, changed: true, totalsDirty: true}
 }
 
 // holding is a base asset the wallets hold (net of loans) and the spot symbol that prices it.
@@ -70,9 +82,14 @@ func (r *recorder) reserve(from, to time.Time) {
 	}
 }
 
-// OnEvent samples the book at every hour boundary of simulated time.
+// OnEvent samples the book at every hour boundary of simulated time, before the first event at or after it
+// is applied: the state at the end of the hour, every price of one moment.
 func (r *recorder) OnEvent(ev *exchange.Event) {
-	if ev.Time.IsZero() || ev.Time.Before(r.next) {
+	if ev.Time.IsZero() {
+		return
+	}
+	r.last = ev.Time.UnixNano()
+	if ev.Time.Before(r.next) {
 		return
 	}
 	if !r.next.IsZero() {
@@ -173,11 +190,13 @@ func (r *recorder) mark(m report.Marker) {
 	r.book.Markers = append(r.book.Markers, m)
 }
 
+// now is the simulated time of the latest event: decisions and risk actions are made when an instant
+// ends, before the next one's first event reaches the recorder.
 func (r *recorder) now() time.Time {
-	if n := len(r.book.Samples); n > 0 && r.next.IsZero() {
-		return r.book.Samples[n-1].Time
+	if r.last == 0 {
+		return r.next.Add(-r.every)
 	}
-	return r.next.Add(-r.every)
+	return time.Unix(0, r.last).UTC()
 }
 
 // sample values every wallet at the current prices.
@@ -195,17 +214,17 @@ func (r *recorder) sample(at time.Time) {
 	eq.Reset()
 	eq.AddSum(&r.cashSum)
 	for _, h := range r.base {
-		if q, ok := r.spotQuote(h.symbol); ok {
+		if q, ok := r.spotFor(h.symbol); ok {
 			eq.AddMulMid(h.qty, q.Bid, q.Ask)
 		}
 	}
 	for _, p := range r.perps {
-		m, err := r.venue.Mark(context.Background(), p.Symbol)
-		if err != nil {
+		m, ok := r.markFor(p.Symbol)
+		if !ok {
 			r.markFailures++ // valued without this position's unrealised PnL; the report says how often
 			continue
 		}
-		eq.AddMul(p.Qty, m.Mark) // the unrealised PnL: qty × (mark − entry)
+		eq.AddMul(p.Qty, m) // the unrealised PnL: qty × (mark − entry)
 		eq.SubMul(p.Qty, p.EntryPrice)
 	}
 	// The notional held, and the symbol holding the most of it.
@@ -214,7 +233,7 @@ func (r *recorder) sample(at time.Time) {
 	sym := ""
 	for _, p := range r.held {
 		n.Reset()
-		if q, ok := r.spotQuote(p.Symbol); ok {
+		if q, ok := r.spotFor(p.Symbol); ok {
 			n.AddMulMid(p.SpotQty, q.Bid, q.Ask)
 		}
 		notional.AddSum(n)
@@ -316,6 +335,46 @@ func (r *recorder) readWallets() {
 		}
 	}
 	r.cash, r.base, r.perps, r.changed, r.cashDirty = cash.Add(fa.WalletBalance), held, perps, false, true
+}
+
+// gapped reports whether a symbol's spot or perp market is in a data gap.
+func (r *recorder) gapped(symbol string) bool {
+	sg := r.signals.Get(symbol)
+	return sg != nil && (sg.SpotSuspended || sg.PerpSuspended)
+}
+
+// spotFor is the spot quote a sample values a symbol at: the live one, or while one of its markets is in a
+// data gap the one read when both last traded (the live one when there is none).
+func (r *recorder) spotFor(symbol string) (exchange.Quote, bool) {
+	gapped := r.gapped(symbol)
+	if p := r.synced[symbol]; gapped && p.spotOK {
+		return p.spot, true
+	}
+	q, ok := r.spotQuote(symbol)
+	if ok && !gapped {
+		p := r.synced[symbol]
+		p.spot, p.spotOK = q, true
+		r.synced[symbol] = p
+	}
+	return q, ok
+}
+
+// markFor is the perp mark a sample values a symbol at, by the rule of spotFor (false when the venue has none).
+func (r *recorder) markFor(symbol string) (decimal.Decimal, bool) {
+	gapped := r.gapped(symbol)
+	if p := r.synced[symbol]; gapped && p.markOK {
+		return p.mark, true
+	}
+	m, err := r.venue.Mark(context.Background(), symbol)
+	if err != nil {
+		return decimal.Decimal{}, false
+	}
+	if !gapped {
+		p := r.synced[symbol]
+		p.mark, p.markOK = m.Mark, true
+		r.synced[symbol] = p
+	}
+	return m.Mark, true
 }
 
 // spotPrice is the spot mid of a symbol from the signals (zero when unknown).

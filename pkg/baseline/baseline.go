@@ -71,12 +71,19 @@ func Run(ctx context.Context, src Source, c Config) (Result, error) {
 	var spotHeld, perpEntry, lastRate decimal.Decimal
 	var rateHours int
 	var next, lastTime time.Time
+	// The legs are valued at the quotes of one moment: while either market is in a data gap, at those of the
+	// last sample both traded (one leg at a stale price and the other at a live one would invent a basis
+	// PnL that the end of the gap takes back).
+	var valSpot, valPerp exchange.Quote
 	sample := func(at time.Time) {
 		s := report.Sample{Time: at, Funding: res.Funding, Fees: res.Fees, Symbol: c.Symbol, Basis: report.NaN, FundingRate: report.NaN}
 		s.Equity = cash.Add(res.Funding)
+		if closed || haveSpot && havePerp || !valSpot.Valid() {
+			valSpot, valPerp = spot, perp
+		}
 		if open && !closed {
-			s.Equity = s.Equity.Add(spotHeld.Mul(spot.Mid())).Add(res.Qty.Mul(perpEntry.Sub(perp.Mid())))
-			s.Notional = spotHeld.Mul(spot.Mid())
+			s.Equity = s.Equity.Add(spotHeld.Mul(valSpot.Mid())).Add(res.Qty.Mul(perpEntry.Sub(valPerp.Mid())))
+			s.Notional = spotHeld.Mul(valSpot.Mid())
 		}
 		if haveSpot && havePerp {
 			s.Basis = perp.Mid().Sub(spot.Mid()).Div(spot.Mid()).InexactFloat64()

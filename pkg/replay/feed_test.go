@@ -666,3 +666,70 @@ func TestNextAndReadDoNotAllocatePerEvent(t *testing.T) {
 		}
 	}
 }
+
+// TestZeroVolumeBarIsMissing: a bar without a trade repeats the last price (an outage); it is replayed as
+// missing — a suspend where it starts, no quote in it, a resume at the next traded bar, one gap with the
+// missing bar after it — and at the end of the data the market goes dark after the last traded bar.
+func TestZeroVolumeBarIsMissing(t *testing.T) {
+	hour := int64(3600_000)
+	t0 := t2024(0).UnixMilli()
+	bar := func(i int64, price, vol string) string {
+		return fmt.Sprintf("%d,%s,%s,%s,%s,%s,%d", t0+i*hour, price, price, price, price, vol, t0+(i+1)*hour-1)
+	}
+	hdr := "open_time,open,high,low,close,volume,close_time"
+	dir := writeFiles(t, map[string][]string{
+		// spot: bar 2 has no trade, bar 3 is missing, bar 5 (the last) has no trade
+		"ZUSDT-spot-1h-2024-01.csv": {hdr, bar(0, "100", "1"), bar(1, "101", "1"), bar(2, "101", "0"), bar(4, "104", "2"), bar(5, "104", "0.0")},
+		"ZUSDT-perp-1h-2024-01.csv": {hdr, bar(0, "100", "1"), bar(1, "101", "1"), bar(2, "102", "1"), bar(3, "103", "1"), bar(4, "104", "1"), bar(5, "105", "1")},
+		"ZUSDT-fundingRate-2024-01.csv": {"calc_time,funding_interval_hours,last_funding_rate",
+			fmt.Sprintf("%d,8,0.0001", t0)},
+	})
+	f, err := replay.Open(dir, replay.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var lines []string
+	var spot []exchange.Event
+	for {
+		ev, err := f.Next(context.Background())
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines = append(lines, describe(ev))
+		if ev.Venue == exchange.Spot {
+			spot = append(spot, ev)
+		}
+	}
+	text := strings.Join(lines, "\n")
+	h := time.Hour
+	want := []struct {
+		kind exchange.EventKind
+		at   time.Time
+	}{
+		{exchange.EventQuote, t2024(0)}, {exchange.EventQuote, t2024(45 * time.Minute)},
+		{exchange.EventQuote, t2024(h)}, {exchange.EventQuote, t2024(h + 45*time.Minute)},
+		{exchange.EventSuspend, t2024(2 * h)}, // the bar without trades starts the gap
+		{exchange.EventResume, t2024(4 * h)},
+		{exchange.EventQuote, t2024(4 * h)}, {exchange.EventQuote, t2024(4*h + 45*time.Minute)},
+		{exchange.EventSuspend, t2024(5 * h)}, // the last bar has no trade: dark from there
+	}
+	if len(spot) != len(want) {
+		t.Fatalf("%d spot events, want %d:\n%s", len(spot), len(want), text)
+	}
+	for i, w := range want {
+		if spot[i].Kind != w.kind || !spot[i].Time.Equal(w.at) {
+			t.Fatalf("spot event %d is %s, want %s at %s:\n%s", i, describe(spot[i]), w.kind, w.at.Format("15:04"), text)
+		}
+	}
+	gaps := f.Gaps()
+	if len(gaps) != 1 || gaps[0].Market != "spot klines" || !gaps[0].From.Equal(t2024(2*h)) || !gaps[0].To.Equal(t2024(4*h)) {
+		t.Fatalf("gaps %+v, want one spot gap 02:00 → 04:00", gaps)
+	}
+	if s, p := f.Quotes(); s != 6 || p != 12 {
+		t.Fatalf("quotes: %d spot, %d perp; want 6 and 12", s, p)
+	}
+}

@@ -70,8 +70,10 @@ type klineSource struct {
 	pr       pricer
 	cols     klineCols
 	f        [][]byte
-	prevOpen int64
+	prevOpen int64 // the last bar's open time
 	havePrev bool
+	traded   int64 // the open time of the last bar with trades (a bar without any carries no price)
+	didTrade bool  // traded is set
 	done     bool
 	cur      bar
 	pts      [4]*num
@@ -138,8 +140,8 @@ func (s *klineSource) fill() error {
 		line, err := s.lr.next()
 		if errors.Is(err, io.EOF) {
 			s.done = true
-			if s.havePrev { // no more data: the market goes dark where the next bar was due
-				s.q.push(step{ns: s.prevOpen + s.interval, kind: exchange.EventSuspend})
+			if s.didTrade { // no more data: the market goes dark where the next bar was due
+				s.q.push(step{ns: s.traded + s.interval, kind: exchange.EventSuspend})
 			}
 			return nil
 		}
@@ -163,16 +165,24 @@ func (s *klineSource) fill() error {
 			return s.lr.errorf("%v", err)
 		}
 		if s.havePrev {
-			expected := s.prevOpen + s.interval
 			switch {
 			case b.open <= s.prevOpen:
 				s.done = true
 				return s.lr.errorf("bar at %s is not after the previous bar at %s", fmtNanos(b.open), fmtNanos(s.prevOpen))
-			case b.open < expected:
+			case b.open < s.prevOpen+s.interval:
 				s.done = true
 				return s.lr.errorf("bar at %s is closer than the %s interval to the previous bar at %s",
 					fmtNanos(b.open), time.Duration(s.interval), fmtNanos(s.prevOpen))
-			case b.open > expected: // a gap: no prices in between, never invented
+			}
+		}
+		s.prevOpen, s.havePrev = b.open, true
+		if b.vol.IsZero() {
+			// No trade in the bar: its prices only repeat the last one (an outage, as a rule). It counts as
+			// missing, so nothing is valued or traded at a price nobody paid.
+			continue
+		}
+		if s.didTrade {
+			if expected := s.traded + s.interval; b.open > expected { // a gap: no prices in between, never invented
 				market := "spot klines"
 				if s.venue == exchange.Futures {
 					market = "perp klines"
@@ -183,7 +193,7 @@ func (s *klineSource) fill() error {
 				s.q.push(step{ns: b.open, kind: exchange.EventResume})
 			}
 		}
-		s.prevOpen, s.havePrev = b.open, true
+		s.traded, s.didTrade = b.open, true
 		// The four points: O→L→H→C for a bullish bar (close ≥ open), O→H→L→C otherwise.
 		s.pts = [4]*num{&b.o, &b.l, &b.h, &b.c}
 		if b.cf < b.of {
