@@ -446,9 +446,9 @@ func drawChart(cv canvas, width, height int, run Run, sum Summary) {
 	y += fs * 1.6
 	quote := run.quote()
 	line := func(m Metrics) string {
-		return fmt.Sprintf("%s — net %s %s · APR %s · max DD %s · Sharpe %.2f · in market %s · pairs %d",
-			m.Name, money(m.NetPnL, true), quote, pct(m.APR, true), pct(m.MaxDrawdownPct, false), m.Sharpe,
-			pct(m.TimeInMarket, false), m.Pairs)
+		return fmt.Sprintf("%s — net %s %s · APR %s · max DD %s · Sharpe %s (weekly %s) · in market %s · pairs %d",
+			m.Name, money(m.NetPnL, true), quote, pct(m.APR, true), pct(m.MaxDrawdownPct, false),
+			sharpeText(m.Sharpe, m.DailyReturns), sharpeText(m.SharpeWeekly, m.WeeklyReturns), pct(m.TimeInMarket, false), m.Pairs)
 	}
 	cv.text(fs*1.5, y, line(sum.Strategy), textStyle{size: fs, c: colStrategy, bold: true})
 	if sum.Baseline != nil {

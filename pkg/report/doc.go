@@ -57,6 +57,12 @@
 //	               0 when there are fewer than 2 returns or sd is 0.
 //	Volatility     sd(r) × √365.
 //	DailyReturns   the number of returns r_k used.
+//	SharpeWeekly   the same from weekly returns: t_k = Start + k·7d, Sharpe = mean ÷ sd × √(365/7);
+//	               WeeklyReturns counts them (0 below two). A carry book's daily returns are autocorrelated
+//	               (a held pair earns much the same day after day), so √365 overstates the annual ratio;
+//	               the weekly one overstates it less.
+//	DailyAutocorr  the lag-1 autocorrelation of the daily returns r_k: Σ (r_k − m)(r_k−1 − m) ÷ Σ (r_k − m)²
+//	               with m their mean; 0 with fewer than 3 returns.
 //	TimeInMarket   Σ durations of the samples with Notional ≠ 0 ÷ (End − Start); a sample lasts until the next
 //	               one (the last until End).
 //	Pairs          the number of MarkOpen markers (pairs opened).

@@ -294,7 +294,7 @@ details{margin:8px 0}
 <dt>basis PnL</dt><dd>net PnL − funding + fees + interest: the price PnL of the two legs together (entry/exit basis, slippage, marking).</dd>
 <dt>APR (simple)</dt><dd>net PnL ÷ capital × 365 ÷ days, not compounded. CAGR = (final equity ÷ capital)^(365 ÷ days) − 1. Funding APR is the APR of funding alone.</dd>
 <dt>max drawdown</dt><dd>the largest fall of equity below its running peak (the peak starts at the capital), measured on the recorded samples; the percentage is that fall ÷ the peak it fell from, maximised separately.</dd>
-<dt>Sharpe</dt><dd>daily returns r<sub>k</sub> = E(t<sub>k</sub>) ÷ E(t<sub>k−1</sub>) − 1 with t<sub>k</sub> = start + k·24 h and E the last sampled equity at or before t<sub>k</sub> (E(start) = capital); Sharpe = mean(r) ÷ sample standard deviation(r) × √365, risk-free rate 0. Volatility = standard deviation × √365.</dd>
+<dt>Sharpe</dt><dd>daily returns r<sub>k</sub> = E(t<sub>k</sub>) ÷ E(t<sub>k−1</sub>) − 1 with t<sub>k</sub> = start + k·24 h and E the last sampled equity at or before t<sub>k</sub> (E(start) = capital); Sharpe = mean(r) ÷ sample standard deviation(r) × √365, risk-free rate 0. Volatility = standard deviation × √365. The weekly Sharpe is the same from 7-day returns, × √(365/7): a carry book's daily returns follow one another (their lag-1 autocorrelation is shown), so the daily figure overstates the annual ratio.</dd>
 <dt>time in market</dt><dd>the share of the span during which the notional was non-zero (each sample holds until the next one).</dd>
 <dt>worst liquidation distance, hedge drift, margin ratio</dt><dd>the smallest |liquidation price − mark| ÷ mark, the largest |net spot ÷ perp − 1|, the largest maintenance margin ÷ margin balance seen during the run.</dd>
 </dl>

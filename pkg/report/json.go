@@ -124,6 +124,9 @@ type metricsJSON struct {
 	Sharpe           *float64           `json:"sharpe"`
 	Volatility       *float64           `json:"volatility"`
 	DailyReturns     int                `json:"daily_returns"`
+	SharpeWeekly     *float64           `json:"sharpe_weekly"`
+	WeeklyReturns    int                `json:"weekly_returns"`
+	DailyAutocorr    *float64           `json:"daily_autocorrelation"`
 	TimeInMarket     *float64           `json:"time_in_market"`
 	Pairs            int                `json:"pairs"`
 	Rotations        int                `json:"rotations"`
@@ -240,6 +243,7 @@ func metricsToJSON(m Metrics) metricsJSON {
 		MaxDrawdown: m.MaxDrawdown.String(), MaxDrawdownPct: jfloat(m.MaxDrawdownPct),
 		DrawdownPeak: jtime(m.DrawdownPeak), DrawdownTrough: jtime(m.DrawdownTrough),
 		Sharpe: jfloat(m.Sharpe), Volatility: jfloat(m.Volatility), DailyReturns: m.DailyReturns,
+		SharpeWeekly: jfloat(m.SharpeWeekly), WeeklyReturns: m.WeeklyReturns, DailyAutocorr: jfloat(m.DailyAutocorr),
 		TimeInMarket: jfloat(m.TimeInMarket), Pairs: m.Pairs, Rotations: m.Rotations, Markers: m.Markers,
 		WorstLiqDistance: jextreme(m.WorstLiqDistance), WorstHedgeDrift: jextreme(m.WorstHedgeDrift),
 		WorstMarginRatio: jextreme(m.WorstMarginRatio),
@@ -343,6 +347,7 @@ func (d *decoder) metrics(m metricsJSON) Metrics {
 		MaxDrawdown: d.dec("max_drawdown", m.MaxDrawdown), MaxDrawdownPct: fzero(m.MaxDrawdownPct),
 		DrawdownPeak: tval(m.DrawdownPeak), DrawdownTrough: tval(m.DrawdownTrough),
 		Sharpe: fzero(m.Sharpe), Volatility: fzero(m.Volatility), DailyReturns: m.DailyReturns,
+		SharpeWeekly: fzero(m.SharpeWeekly), WeeklyReturns: m.WeeklyReturns, DailyAutocorr: fzero(m.DailyAutocorr),
 		TimeInMarket: fzero(m.TimeInMarket), Pairs: m.Pairs, Rotations: m.Rotations, Markers: m.Markers,
 		WorstLiqDistance: extreme(m.WorstLiqDistance), WorstHedgeDrift: extreme(m.WorstHedgeDrift),
 		WorstMarginRatio: extreme(m.WorstMarginRatio),

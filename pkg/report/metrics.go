@@ -53,6 +53,13 @@ type Metrics struct {
 	Sharpe       float64
 	Volatility   float64
 	DailyReturns int
+	// A carry book's daily returns follow one another (a held pair earns much the same each day), and √365
+	// then overstates the annual figure: SharpeWeekly is the same ratio from weekly returns (× √(365/7)),
+	// and DailyAutocorr the lag-1 autocorrelation of the daily returns, which says how far apart to expect
+	// the two.
+	SharpeWeekly  float64
+	WeeklyReturns int
+	DailyAutocorr float64
 	// TimeInMarket is the fraction of the span with a non-zero notional.
 	TimeInMarket float64
 	// Pairs counts pairs opened (open markers); Rotations counts rotate markers.
@@ -109,9 +116,13 @@ func computeBook(run Run, b *Book, defName string) Metrics {
 	}
 
 	m.MaxDrawdown, m.MaxDrawdownPct, m.DrawdownPeak, m.DrawdownTrough = drawdown(m.Capital, start, samples)
-	returns := dailyReturns(m.Capital, start, end, samples)
+	returns := periodReturns(m.Capital, start, end, samples, 24*time.Hour)
 	m.DailyReturns = len(returns)
-	m.Sharpe, m.Volatility = sharpe(returns)
+	m.Sharpe, m.Volatility = sharpe(returns, daysPerYear)
+	m.DailyAutocorr = autocorr1(returns)
+	weekly := periodReturns(m.Capital, start, end, samples, 7*24*time.Hour)
+	m.WeeklyReturns = len(weekly)
+	m.SharpeWeekly, _ = sharpe(weekly, daysPerYear/7.0)
 	m.TimeInMarket = timeInMarket(start, end, samples)
 
 	for _, mk := range b.Markers {
@@ -161,19 +172,19 @@ func drawdown(capital decimal.Decimal, start time.Time, samples []Sample) (abs d
 	return abs, pct, peakAt, troughAt
 }
 
-// dailyReturns samples the equity curve every 24 hours from start (the equity at start is the capital; at
+// periodReturns samples the equity curve every period from start (the equity at start is the capital; at
 // each later grid time, the last sample at or before it) and returns the simple returns between grid
-// points. A trailing part-day is left out; a non-positive equity ends the series.
-func dailyReturns(capital decimal.Decimal, start, end time.Time, samples []Sample) []float64 {
+// points. A trailing part-period is left out; a non-positive equity ends the series.
+func periodReturns(capital decimal.Decimal, start, end time.Time, samples []Sample, period time.Duration) []float64 {
 	if !end.After(start) {
 		return nil
 	}
-	days := int(end.Sub(start) / (24 * time.Hour))
+	days := int(end.Sub(start) / period)
 	out := make([]float64, 0, days)
 	prev := capital.InexactFloat64()
 	j := -1 // index of the last sample at or before the grid time
 	for k := 1; k <= days; k++ {
-		t := start.Add(time.Duration(k) * 24 * time.Hour)
+		t := start.Add(time.Duration(k) * period)
 		for j+1 < len(samples) && !samples[j+1].Time.After(t) {
 			j++
 		}
@@ -190,9 +201,10 @@ func dailyReturns(capital decimal.Decimal, start, end time.Time, samples []Sampl
 	return out
 }
 
-// sharpe returns the annualised Sharpe ratio and volatility of daily returns (√365, risk-free 0, sample
-// standard deviation). Both are 0 with fewer than two returns; Sharpe is 0 with zero volatility.
-func sharpe(r []float64) (sr, vol float64) {
+// sharpe returns the annualised Sharpe ratio and volatility of returns over periods of which a year has
+// perYear (× √perYear, risk-free 0, sample standard deviation). Both are 0 with fewer than two returns;
+// Sharpe is 0 with zero volatility.
+func sharpe(r []float64, perYear float64) (sr, vol float64) {
 	n := len(r)
 	if n < 2 {
 		return 0, 0
@@ -207,11 +219,36 @@ func sharpe(r []float64) (sr, vol float64) {
 		ss += (x - mean) * (x - mean)
 	}
 	sd := math.Sqrt(ss / float64(n-1))
-	vol = sd * math.Sqrt(daysPerYear)
+	vol = sd * math.Sqrt(perYear)
 	if sd == 0 || sd < 1e-15*math.Abs(mean) {
 		return 0, vol
 	}
-	return mean / sd * math.Sqrt(daysPerYear), vol
+	return mean / sd * math.Sqrt(perYear), vol
+}
+
+// autocorr1 is the lag-1 autocorrelation of a series: Σ (r_k − m)(r_k−1 − m) ÷ Σ (r_k − m)², m its mean;
+// 0 with fewer than three values or none varying.
+func autocorr1(r []float64) float64 {
+	n := len(r)
+	if n < 3 {
+		return 0
+	}
+	var mean float64
+	for _, x := range r {
+		mean += x
+	}
+	mean /= float64(n)
+	var num, den float64
+	for i, x := range r {
+		den += (x - mean) * (x - mean)
+		if i > 0 {
+			num += (x - mean) * (r[i-1] - mean)
+		}
+	}
+	if den == 0 {
+		return 0
+	}
+	return num / den
 }
 
 // timeInMarket is the fraction of [start, end) covered by samples with a non-zero notional; each sample

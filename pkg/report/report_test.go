@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -120,6 +121,46 @@ func TestSharpeAndAPR(t *testing.T) {
 	m = Compute(Run{Strategy: b}).Strategy
 	if m.Sharpe != 0 || m.Volatility != 0 || m.DailyReturns != 3 {
 		t.Errorf("flat curve: Sharpe %g vol %g returns %d", m.Sharpe, m.Volatility, m.DailyReturns)
+	}
+}
+
+// TestWeeklySharpeAndAutocorrelation: daily returns alternating +1% and −0.5% for 28 days: their lag-1
+// autocorrelation is −(n−1)/n = −27/28 (each deviation is followed by its opposite); the weekly grid sees 4
+// returns, alternately 1.01⁴·0.995³ − 1 and 1.01³·0.995⁴ − 1, annualised with √(365/7).
+func TestWeeklySharpeAndAutocorrelation(t *testing.T) {
+	b := Book{Capital: d("1000")}
+	eq := d("1000")
+	b.Samples = append(b.Samples, Sample{Time: t0, Equity: eq})
+	for k := 1; k <= 28; k++ {
+		r := d("1.01")
+		if k%2 == 0 {
+			r = d("0.995")
+		}
+		eq = eq.Mul(r)
+		b.Samples = append(b.Samples, Sample{Time: t0.Add(hours(24 * k)), Equity: eq})
+	}
+	m := Compute(Run{Meta: Meta{Start: t0, End: t0.Add(hours(28 * 24))}, Strategy: b}).Strategy
+	if m.DailyReturns != 28 || m.WeeklyReturns != 4 {
+		t.Fatalf("%d daily and %d weekly returns, want 28 and 4", m.DailyReturns, m.WeeklyReturns)
+	}
+	near(t, "lag-1 autocorrelation", m.DailyAutocorr, -27.0/28, 1e-9)
+	w1, w2 := math.Pow(1.01, 4)*math.Pow(0.995, 3)-1, math.Pow(1.01, 3)*math.Pow(0.995, 4)-1
+	mean := (w1 + w2) / 2
+	sd := math.Sqrt(4 * ((w1 - mean) * (w1 - mean)) / 3) // four returns, two of each: Σ² = 4·((w1 − w2)/2)²
+	near(t, "weekly Sharpe", m.SharpeWeekly, mean/sd*math.Sqrt(365.0/7), 1e-9)
+
+	// Under two weeks: no weekly ratio (n/a in the text), the daily one stands.
+	m = Compute(Run{Meta: Meta{Start: t0, End: t0.Add(hours(10 * 24))}, Strategy: b}).Strategy
+	if m.WeeklyReturns != 1 || m.SharpeWeekly != 0 {
+		t.Errorf("10 days: %d weekly returns, Sharpe %g; want 1 and 0", m.WeeklyReturns, m.SharpeWeekly)
+	}
+	var out strings.Builder
+	if err := WriteText(&out, Run{Meta: Meta{Start: t0, End: t0.Add(hours(10 * 24))}, Strategy: b},
+		Compute(Run{Meta: Meta{Start: t0, End: t0.Add(hours(10 * 24))}, Strategy: b})); err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`Sharpe \(weekly, √\(365/7\)\)\s+n/a`).MatchString(out.String()) {
+		t.Errorf("a 10-day report's weekly Sharpe should read n/a:\n%s", out.String())
 	}
 }
 
@@ -266,7 +307,8 @@ func TestJSONRoundTrip(t *testing.T) {
 		{*sum.Baseline, *gotSum.Baseline}} {
 		a, b := pair[0], pair[1]
 		if !a.NetPnL.Equal(b.NetPnL) || !a.MaxDrawdown.Equal(b.MaxDrawdown) || !a.Funding.Equal(b.Funding) ||
-			a.Sharpe != b.Sharpe || a.APR != b.APR || a.TimeInMarket != b.TimeInMarket || a.Pairs != b.Pairs ||
+			a.Sharpe != b.Sharpe || a.SharpeWeekly != b.SharpeWeekly || a.WeeklyReturns != b.WeeklyReturns ||
+			a.DailyAutocorr != b.DailyAutocorr || a.APR != b.APR || a.TimeInMarket != b.TimeInMarket || a.Pairs != b.Pairs ||
 			!reflect.DeepEqual(a.Markers, b.Markers) || a.WorstLiqDistance != b.WorstLiqDistance ||
 			!a.DrawdownTrough.Equal(b.DrawdownTrough) || a.PairsAccounted != b.PairsAccounted || !a.PairsNetPnL.Equal(b.PairsNetPnL) {
 			t.Errorf("summary differs:\n%+v\n%+v", a, b)

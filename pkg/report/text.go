@@ -54,13 +54,20 @@ func summaryRows(sum Summary, quote string) (header []string, rows []row) {
 	add("max drawdown", false, func(m Metrics) string {
 		return money(m.MaxDrawdown, false) + " (" + pct(m.MaxDrawdownPct, false) + ")"
 	})
-	add("Sharpe (daily, √365)", false, func(m Metrics) string {
+	add("Sharpe (daily, √365)", false, func(m Metrics) string { return sharpeText(m.Sharpe, m.DailyReturns) })
+	add("Sharpe (weekly, √(365/7))", false, func(m Metrics) string { return sharpeText(m.SharpeWeekly, m.WeeklyReturns) })
+	add("autocorr. (daily, lag 1)", false, func(m Metrics) string {
+		if m.DailyReturns < 3 {
+			return "n/a"
+		}
+		return fmt.Sprintf("%.2f", m.DailyAutocorr)
+	})
+	add("volatility (ann.)", false, func(m Metrics) string {
 		if m.DailyReturns < 2 {
 			return "n/a"
 		}
-		return fmt.Sprintf("%.2f", m.Sharpe)
+		return pct(m.Volatility, false)
 	})
-	add("volatility (ann.)", false, func(m Metrics) string { return pct(m.Volatility, false) })
 	add("time in market", false, func(m Metrics) string { return pct(m.TimeInMarket, false) })
 	add("pairs opened", false, func(m Metrics) string { return fmt.Sprint(m.Pairs) })
 	add("rotations", false, func(m Metrics) string { return fmt.Sprint(m.Rotations) })
@@ -236,6 +243,14 @@ func thousands(digits string) string {
 }
 
 // pct formats a fraction as a percentage with 2 decimals.
+// sharpeText is a Sharpe ratio from n returns: n/a from fewer than two.
+func sharpeText(sr float64, n int) string {
+	if n < 2 {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.2f", sr)
+}
+
 func pct(f float64, signed bool) string {
 	if math.IsNaN(f) || math.IsInf(f, 0) {
 		return "n/a"
