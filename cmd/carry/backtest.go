@@ -317,7 +317,13 @@ func (a *app) runBacktest(ctx context.Context, o backtestOpts, progress io.Write
 	}
 	if !o.noBaseline {
 		run.Baseline = &b.res.Book
-		run.Meta.Notes = append(run.Meta.Notes, "baseline: one pair of constant quantity held the whole span, its margin assumed always sufficient (never liquidated)")
+		run.Meta.Notes = append(run.Meta.Notes, "baseline: one pair of constant quantity held the whole span, its margin assumed always sufficient (never liquidated); valued at the end at the mids, without exit costs")
+	}
+	if days := end.Sub(from).Hours() / 24; days < 30 {
+		run.Meta.Notes = append(run.Meta.Notes, fmt.Sprintf("the span is %.1f days: the annualised figures (APR, CAGR) extrapolate it to a year", days))
+	}
+	if n := openAtEnd(pairs); n > 0 {
+		run.Meta.Notes = append(run.Meta.Notes, fmt.Sprintf("strategy: %d pair(s) still open at the end, valued at the spot mid and the perp mark, without exit costs", n))
 	}
 	phase("baseline and accounting done")
 	sum := report.Compute(run)
@@ -342,6 +348,17 @@ func (a *app) runBacktest(ctx context.Context, o backtestOpts, progress io.Write
 	}
 	return &backtestResult{Run: run, Summary: sum, Account: s.acct, Events: s.engine.Events(), Elapsed: time.Since(started), Replay: replayTime,
 		ReplayCPU: replayCPU, Dir: dir}, nil
+}
+
+// openAtEnd counts the pairs that still hold a position at the end of a backtest.
+func openAtEnd(pairs []accounting.PairPnL) int {
+	n := 0
+	for _, p := range pairs {
+		if !p.SpotQty.IsZero() || !p.PerpQty.IsZero() {
+			n++
+		}
+	}
+	return n
 }
 
 // processCPU is the CPU time the process has used (user + system; 0 where getrusage fails).

@@ -80,3 +80,27 @@ func TestBacktestRuns(t *testing.T) {
 		t.Fatalf("--limit 0: exit %d\n%s", r.code, r.stderr)
 	}
 }
+
+// TestBacktestShortSpanNotes: a run of a day and a half says that its annualised figures extrapolate it,
+// and that the pair it still holds at the end — like the baseline's, which is held, not closed — is valued
+// at the mids without exit costs.
+func TestBacktestShortSpanNotes(t *testing.T) {
+	var res struct {
+		Meta     struct{ Notes []string }
+		Baseline struct {
+			Markers []struct{ Kind string }
+		}
+	}
+	r, _, _ := runBacktestInto(t, &res, "../../testdata/binance", "BTCUSDT", nil,
+		"--from", "2021-02-19T12:00:00Z", "--to", "2021-02-21", "--no-chart")
+	notes := strings.Join(res.Meta.Notes, "\n")
+	for _, want := range []string{"the span is 1.5 days: the annualised figures", "strategy: 1 pair(s) still open at the end",
+		"baseline: one pair of constant quantity held the whole span, its margin assumed always sufficient (never liquidated); valued at the end at the mids"} {
+		if !strings.Contains(notes, want) || !strings.Contains(r.stdout, want) {
+			t.Errorf("the notes (result.json and report) lack %q:\n%s", want, r.stdout)
+		}
+	}
+	if len(res.Baseline.Markers) != 1 || res.Baseline.Markers[0].Kind != "open" {
+		t.Errorf("baseline markers %+v: want its open only (held to the end)", res.Baseline.Markers)
+	}
+}

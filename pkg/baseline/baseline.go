@@ -1,6 +1,7 @@
 // Package baseline computes the static-hedge baseline of a backtest: one carry pair of constant quantity,
 // opened at the first moment both markets quote and held to the end, on the same replayed data as the
-// strategy.
+// strategy. At the end it is valued like the strategy's open pairs: spot and perp at the mids, without exit
+// costs (closing it there, and not them, made the two books' last figures incomparable).
 //
 // The baseline is the textbook benchmark, not a second simulation of the venue: its futures margin is
 // assumed to be topped up whenever needed, so it is never liquidated and never deleveraged (a real static
@@ -8,11 +9,11 @@
 // the quantity). What it earns is therefore exactly
 //
 //	funding  = Σ over settlements of −(−qty) × mark × rate        (the replay's mark rule)
-//	fees     = the entry (spot buy grossed up for the base fee, perp sell) and, at the end, the exit
-//	basis    = qty × (spot move) + qty × (perp entry − perp exit)  (bid/ask with the replay's spreads)
+//	fees     = the entry (spot buy grossed up for the base fee, perp sell)
+//	basis    = qty × (spot move) + qty × (perp entry − perp mid)  (the entry at the touch, with the replay's spreads)
 //
-// so its funding can be checked by hand against the CSV files. Entry and exit are taker orders at the
-// touch, with the same fee rates as the strategy.
+// so its funding can be checked by hand against the CSV files. The entry is two taker orders at the touch,
+// with the same fee rates as the strategy.
 package baseline
 
 import (
@@ -64,7 +65,7 @@ func Run(ctx context.Context, src Source, c Config) (Result, error) {
 	}
 	res := Result{Book: report.Book{Name: "static hedge " + c.Symbol + " (margin always sufficient)", Capital: c.Capital}}
 	var spot, perp exchange.Quote // the last valid quotes (kept through a data gap or the end of the data)
-	var haveSpot, havePerp, open, closed bool
+	var haveSpot, havePerp, open bool
 	// cash is the quote asset not in the legs; spotHeld the base held (net of the base fee); perpEntry the
 	// short's entry price. Equity = cash + funding + spotHeld·spot mid + qty·(perpEntry − perp mid).
 	cash := c.Capital
@@ -78,10 +79,10 @@ func Run(ctx context.Context, src Source, c Config) (Result, error) {
 	sample := func(at time.Time) {
 		s := report.Sample{Time: at, Funding: res.Funding, Fees: res.Fees, Symbol: c.Symbol, Basis: report.NaN, FundingRate: report.NaN}
 		s.Equity = cash.Add(res.Funding)
-		if closed || haveSpot && havePerp || !valSpot.Valid() {
+		if haveSpot && havePerp || !valSpot.Valid() {
 			valSpot, valPerp = spot, perp
 		}
-		if open && !closed {
+		if open {
 			s.Equity = s.Equity.Add(spotHeld.Mul(valSpot.Mid())).Add(res.Qty.Mul(perpEntry.Sub(valPerp.Mid())))
 			s.Notional = spotHeld.Mul(valSpot.Mid())
 		}
@@ -151,16 +152,6 @@ func Run(ctx context.Context, src Source, c Config) (Result, error) {
 			res.Book.Markers = append(res.Book.Markers, report.Marker{Time: ev.Time, Kind: report.MarkOpen, Symbol: c.Symbol,
 				Direction: "carry", Amount: qty.Mul(spot.Ask), Reason: "static hedge opened"})
 		}
-	}
-	if open {
-		// Closed at the end at the last touch: spot sold at the bid, the perp bought back at the ask, taker fees.
-		spotFee := spotHeld.Mul(spot.Bid).Mul(c.SpotFee)
-		perpFee := res.Qty.Mul(perp.Ask).Mul(c.PerpFee)
-		cash = cash.Add(spotHeld.Mul(spot.Bid)).Sub(spotFee).Add(res.Qty.Mul(perpEntry.Sub(perp.Ask))).Sub(perpFee)
-		res.Fees = res.Fees.Add(spotFee).Add(perpFee)
-		closed = true
-		res.Book.Markers = append(res.Book.Markers, report.Marker{Time: lastTime, Kind: report.MarkClose, Symbol: c.Symbol,
-			Direction: "carry", Amount: spotHeld.Mul(spot.Bid), Reason: "static hedge closed at the end"})
 	}
 	if !lastTime.IsZero() {
 		sample(lastTime)
