@@ -252,8 +252,12 @@ func (r *Rules) topupAction(in *Input, rep *Report, pi int, members []int, free 
 	if pl.Isolated {
 		a.PairID = first.PairID
 	}
-	a.Reason = fmt.Sprintf("%s: transfer %s %s spot → futures%s, %s wallet %s → %s, to bring %s", cause, money(amount), r.quote, capped,
-		poolName(pl), money(pl.Wallet), money(pl.Wallet.Add(amount)), strings.Join(goals, " and "))
+	aim := "to bring " + strings.Join(goals, " and ")
+	if capped != "" { // the goals were what the uncapped amount would reach
+		aim = "towards " + strings.Join(goals, " and ") + ", which the capped amount falls short of"
+	}
+	a.Reason = fmt.Sprintf("%s: transfer %s %s spot → futures%s, %s wallet %s → %s, %s", cause, money(amount), r.quote, capped,
+		poolName(pl), money(pl.Wallet), money(pl.Wallet.Add(amount)), aim)
 	rep.Actions = append(rep.Actions, a)
 	return amount, nil
 }

@@ -238,8 +238,9 @@ func TestTopupCappedByFreeSpotQuote(t *testing.T) {
 	if len(ups) != 1 || !ups[0].Amount.Equal(d("1000")) || len(notesOf(rep, risk.NoteTopupCapped)) != 1 {
 		t.Fatalf("capped top-up: %+v, notes %+v", ups, rep.Notes)
 	}
-	if !strings.Contains(ups[0].Reason, "capped from 12,060.00") {
-		t.Fatalf("reason does not say it was capped: %s", ups[0].Reason)
+	if !strings.Contains(ups[0].Reason, "capped from 12,060.00") || strings.Contains(ups[0].Reason, "to bring") ||
+		!strings.Contains(ups[0].Reason, "falls short") {
+		t.Fatalf("reason does not say it was capped, and short of its goal: %s", ups[0].Reason)
 	}
 	in.SpotQuoteFree = d("0")
 	rep = evaluate(t, r, in)
