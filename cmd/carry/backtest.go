@@ -27,6 +27,7 @@ import (
 	"github.com/carry-trading/carry/pkg/report"
 	"github.com/carry-trading/carry/pkg/store"
 	"github.com/carry-trading/carry/strategy"
+	"github.com/carry-trading/carry/strategy/pair"
 )
 
 // backtestOpts are `carry backtest`'s flags; set ones override the configuration.
@@ -350,11 +351,12 @@ func (a *app) runBacktest(ctx context.Context, o backtestOpts, progress io.Write
 		ReplayCPU: replayCPU, Dir: dir}, nil
 }
 
-// openAtEnd counts the pairs that still hold a position at the end of a backtest.
+// openAtEnd counts the pairs not closed at the end of a backtest (a closed pair may keep spot dust: the base
+// fee's gross-up).
 func openAtEnd(pairs []accounting.PairPnL) int {
 	n := 0
 	for _, p := range pairs {
-		if !p.SpotQty.IsZero() || !p.PerpQty.IsZero() {
+		if p.State != pair.Closed {
 			n++
 		}
 	}

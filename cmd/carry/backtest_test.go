@@ -26,7 +26,8 @@ type btResult struct {
 		Baseline *btMetrics `json:"baseline"`
 	} `json:"summary"`
 	Meta struct {
-		Gaps []struct {
+		Notes []string
+		Gaps  []struct {
 			Market   string
 			From, To time.Time
 		}
@@ -130,6 +131,11 @@ func TestBacktestOnTheShippedData(t *testing.T) {
 		t.Errorf("%d of %d samples hold a notional, and the equity of %d of them moved from the hour before", held, len(samples), moved)
 	}
 	checkGapValuation(t, res)
+	for _, n := range res.Meta.Notes {
+		if strings.Contains(n, "still open at the end") {
+			t.Errorf("every pair closed, yet the notes say %q", n)
+		}
+	}
 	f, err := os.Open(filepath.Join(out, "chart.png"))
 	if err != nil {
 		t.Fatal(err)
