@@ -254,7 +254,7 @@ func (r *Rules) topupAction(in *Input, rep *Report, pi int, members []int, free 
 	}
 	aim := "to bring " + strings.Join(goals, " and ")
 	if capped != "" { // the goals were what the uncapped amount would reach
-		aim = "towards " + strings.Join(goals, " and ") + ", which the capped amount falls short of"
+		aim = "towards " + strings.Join(goals, " and ") + " (what the uncapped amount would reach)"
 	}
 	a.Reason = fmt.Sprintf("%s: transfer %s %s spot → futures%s, %s wallet %s → %s, %s", cause, money(amount), r.quote, capped,
 		poolName(pl), money(pl.Wallet), money(pl.Wallet.Add(amount)), aim)

@@ -239,8 +239,8 @@ func TestTopupCappedByFreeSpotQuote(t *testing.T) {
 		t.Fatalf("capped top-up: %+v, notes %+v", ups, rep.Notes)
 	}
 	if !strings.Contains(ups[0].Reason, "capped from 12,060.00") || strings.Contains(ups[0].Reason, "to bring") ||
-		!strings.Contains(ups[0].Reason, "falls short") {
-		t.Fatalf("reason does not say it was capped, and short of its goal: %s", ups[0].Reason)
+		!strings.Contains(ups[0].Reason, "what the uncapped amount would reach") {
+		t.Fatalf("reason does not say it was capped, and that its goal was the uncapped amount's: %s", ups[0].Reason)
 	}
 	in.SpotQuoteFree = d("0")
 	rep = evaluate(t, r, in)

@@ -210,6 +210,7 @@ func (r *recorder) sample(at time.Time) {
 		r.cashSum.Add(r.cash)
 		r.cashDirty = false
 	}
+	r.syncPrices()
 	eq := &r.sums[0]
 	eq.Reset()
 	eq.AddSum(&r.cashSum)
@@ -337,42 +338,50 @@ func (r *recorder) readWallets() {
 	r.cash, r.base, r.perps, r.changed, r.cashDirty = cash.Add(fa.WalletBalance), held, perps, false, true
 }
 
-// gapped reports whether a symbol's spot or perp market is in a data gap.
-func (r *recorder) gapped(symbol string) bool {
-	sg := r.signals.Get(symbol)
-	return sg != nil && (sg.SpotSuspended || sg.PerpSuspended)
+// syncPrices keeps, for every symbol whose two markets both trade, its spot quote and perp mark as of this
+// sample: the prices a later sample values it at while one of its markets is in a data gap. Every symbol,
+// held or not: a pair opened after this sample and caught by a gap before the next must not be valued at
+// prices from the last time it was held.
+func (r *recorder) syncPrices() {
+	for _, sg := range r.signals.All() {
+		if sg.SpotSuspended || sg.PerpSuspended {
+			continue
+		}
+		p := legPrices{spot: sg.Spot, spotOK: sg.Spot.Valid()}
+		if m, err := r.venue.Mark(context.Background(), sg.Name); err == nil {
+			p.mark, p.markOK = m.Mark, true
+		}
+		r.synced[sg.Name] = p
+	}
 }
 
-// spotFor is the spot quote a sample values a symbol at: the live one, or while one of its markets is in a
-// data gap the one read when both last traded (the live one when there is none).
+// frozen returns the prices a symbol is valued at while one of its markets is in a data gap: both legs as
+// of the last sample when both traded (false when the symbol is not in a gap, or there is no such sample).
+func (r *recorder) frozen(symbol string) (legPrices, bool) {
+	sg := r.signals.Get(symbol)
+	if sg == nil || !sg.SpotSuspended && !sg.PerpSuspended {
+		return legPrices{}, false
+	}
+	p, ok := r.synced[symbol]
+	return p, ok && p.spotOK && p.markOK
+}
+
+// spotFor is the spot quote a sample values a symbol at: the live one, or the frozen one in a data gap.
 func (r *recorder) spotFor(symbol string) (exchange.Quote, bool) {
-	gapped := r.gapped(symbol)
-	if p := r.synced[symbol]; gapped && p.spotOK {
+	if p, ok := r.frozen(symbol); ok {
 		return p.spot, true
 	}
-	q, ok := r.spotQuote(symbol)
-	if ok && !gapped {
-		p := r.synced[symbol]
-		p.spot, p.spotOK = q, true
-		r.synced[symbol] = p
-	}
-	return q, ok
+	return r.spotQuote(symbol)
 }
 
 // markFor is the perp mark a sample values a symbol at, by the rule of spotFor (false when the venue has none).
 func (r *recorder) markFor(symbol string) (decimal.Decimal, bool) {
-	gapped := r.gapped(symbol)
-	if p := r.synced[symbol]; gapped && p.markOK {
+	if p, ok := r.frozen(symbol); ok {
 		return p.mark, true
 	}
 	m, err := r.venue.Mark(context.Background(), symbol)
 	if err != nil {
 		return decimal.Decimal{}, false
-	}
-	if !gapped {
-		p := r.synced[symbol]
-		p.mark, p.markOK = m.Mark, true
-		r.synced[symbol] = p
 	}
 	return m.Mark, true
 }

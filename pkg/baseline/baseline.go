@@ -79,12 +79,15 @@ func Run(ctx context.Context, src Source, c Config) (Result, error) {
 	sample := func(at time.Time) {
 		s := report.Sample{Time: at, Funding: res.Funding, Fees: res.Fees, Symbol: c.Symbol, Basis: report.NaN, FundingRate: report.NaN}
 		s.Equity = cash.Add(res.Funding)
-		if haveSpot && havePerp || !valSpot.Valid() {
+		vs, vp := spot, perp
+		if haveSpot && havePerp {
 			valSpot, valPerp = spot, perp
+		} else if valSpot.Valid() && valPerp.Valid() {
+			vs, vp = valSpot, valPerp
 		}
 		if open {
-			s.Equity = s.Equity.Add(spotHeld.Mul(valSpot.Mid())).Add(res.Qty.Mul(perpEntry.Sub(valPerp.Mid())))
-			s.Notional = spotHeld.Mul(valSpot.Mid())
+			s.Equity = s.Equity.Add(spotHeld.Mul(vs.Mid())).Add(res.Qty.Mul(perpEntry.Sub(vp.Mid())))
+			s.Notional = spotHeld.Mul(vs.Mid())
 		}
 		if haveSpot && havePerp {
 			s.Basis = perp.Mid().Sub(spot.Mid()).Div(spot.Mid()).InexactFloat64()

@@ -3,6 +3,7 @@ package baseline_test
 import (
 	"bufio"
 	"context"
+	"io"
 	"os"
 	"strconv"
 	"strings"
@@ -122,5 +123,58 @@ func TestStaticHedgeFundingMatchesTheCSV(t *testing.T) {
 	}
 	if len(res.Book.Markers) != 1 || res.Book.Markers[0].Kind != "open" || !last.Notional.IsPositive() {
 		t.Fatalf("markers %+v, final notional %s: want the pair held to the end", res.Book.Markers, last.Notional)
+	}
+}
+
+// events is a Source of prepared events.
+type events []exchange.Event
+
+func (e *events) Next(context.Context) (exchange.Event, error) {
+	if len(*e) == 0 {
+		return exchange.Event{}, io.EOF
+	}
+	ev := (*e)[0]
+	*e = (*e)[1:]
+	return ev, nil
+}
+
+// TestGapValuationWhenThePerpListsLater: 15-minute data, everything at 100 and no fees. Spot quotes from
+// 00:00; the perp first quotes at 02:15 (the pair opens) and goes dark at 02:30, until the data ends. No
+// sample ever had both markets trading, so there is nothing to freeze at: the legs are valued at their last
+// quotes (100 and 100), and the equity stays the capital — never the short valued against a zero price.
+func TestGapValuationWhenThePerpListsLater(t *testing.T) {
+	t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	quote := func(v exchange.Venue, at time.Time) exchange.Event {
+		return exchange.Event{Kind: exchange.EventQuote, Venue: v, Symbol: "XUSDT", Time: at,
+			Quote: exchange.Quote{Venue: v, Symbol: "XUSDT", Bid: d("100"), Ask: d("100"), BidQty: d("1"), AskQty: d("1"), Time: at}}
+	}
+	var src events
+	for m := 0; m <= 4*60+15; m += 15 {
+		at := t0.Add(time.Duration(m) * time.Minute)
+		src = append(src, quote(exchange.Spot, at))
+		if m == 135 {
+			src = append(src, quote(exchange.Futures, at))
+		}
+		if m == 150 {
+			src = append(src, exchange.Event{Kind: exchange.EventSuspend, Venue: exchange.Futures, Symbol: "XUSDT", Time: at})
+		}
+	}
+	inst := func(v exchange.Venue) exchange.Instrument {
+		return exchange.Instrument{Venue: v, Symbol: "XUSDT", Base: "X", Quote: "USDT", Trading: true, TickSize: d("0.01"),
+			StepSize: d("0.001"), MinQty: d("0.001"), MinNotional: d("5")}
+	}
+	res, err := baseline.Run(context.Background(), &src, baseline.Config{Symbol: "XUSDT", Base: "X", Quote: "USDT",
+		Capital: d("10000"), Deploy: d("9000"), Leverage: 2, Spot: inst(exchange.Spot), Perp: inst(exchange.Futures),
+		SpotFee: d("0"), PerpFee: d("0")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Qty.IsPositive() || res.Opened.Sub(t0) != 135*time.Minute {
+		t.Fatalf("opened %s with %s, want at 02:15", res.Opened, res.Qty)
+	}
+	for _, s := range res.Book.Samples {
+		if s.Time.After(res.Opened) && !s.Equity.Equal(d("10000")) {
+			t.Errorf("%s: equity %s, want the capital 10000 (nothing moved)", s.Time.Format("15:04"), s.Equity)
+		}
 	}
 }

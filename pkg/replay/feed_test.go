@@ -667,7 +667,7 @@ func TestNextAndReadDoNotAllocatePerEvent(t *testing.T) {
 	}
 }
 
-// TestZeroVolumeBarIsMissing: a bar without a trade repeats the last price (an outage); it is replayed as
+// TestZeroVolumeBarIsMissing: an hour bar without a trade repeats the last price (an outage); it is replayed as
 // missing — a suspend where it starts, no quote in it, a resume at the next traded bar, one gap with the
 // missing bar after it — and at the end of the data the market goes dark after the last traded bar.
 func TestZeroVolumeBarIsMissing(t *testing.T) {
@@ -731,5 +731,32 @@ func TestZeroVolumeBarIsMissing(t *testing.T) {
 	}
 	if s, p := f.Quotes(); s != 6 || p != 12 {
 		t.Fatalf("quotes: %d spot, %d perp; want 6 and 12", s, p)
+	}
+
+	// 15-minute bars: a quarter without a trade is routine in a thin market; the bar keeps the last price.
+	q := int64(900_000)
+	bar15 := func(i int64, vol string) string {
+		return fmt.Sprintf("%d,100,100,100,100,%s,%d", t0+i*q, vol, t0+(i+1)*q-1)
+	}
+	dir = writeFiles(t, map[string][]string{
+		"ZUSDT-spot-15m-2024-01.csv": {hdr, bar15(0, "1"), bar15(1, "0"), bar15(2, "1")},
+		"ZUSDT-perp-15m-2024-01.csv": {hdr, bar15(0, "1"), bar15(1, "1"), bar15(2, "1")},
+		"ZUSDT-fundingRate-2024-01.csv": {"calc_time,funding_interval_hours,last_funding_rate",
+			fmt.Sprintf("%d,8,0.0001", t0)},
+	})
+	g, err := replay.Open(dir, replay.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	for {
+		if _, err := g.Next(context.Background()); errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if s, _ := g.Quotes(); s != 6 || len(g.Gaps()) != 0 {
+		t.Fatalf("15m: %d spot quotes and gaps %+v; want 6 and none", s, g.Gaps())
 	}
 }

@@ -176,9 +176,10 @@ func (s *klineSource) fill() error {
 			}
 		}
 		s.prevOpen, s.havePrev = b.open, true
-		if b.vol.IsZero() {
-			// No trade in the bar: its prices only repeat the last one (an outage, as a rule). It counts as
-			// missing, so nothing is valued or traded at a price nobody paid.
+		if b.vol.IsZero() && s.interval >= int64(time.Hour) {
+			// No trade in an hour or more: its prices only repeat the last one (an outage, as a rule). It
+			// counts as missing, so nothing is valued or traded at a price nobody paid. A shorter bar without
+			// a trade is routine in a thin market and keeps the last price.
 			continue
 		}
 		if s.didTrade {

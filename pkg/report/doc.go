@@ -58,7 +58,7 @@
 //	Volatility     sd(r) × √365.
 //	DailyReturns   the number of returns r_k used.
 //	SharpeWeekly   the same from weekly returns: t_k = Start + k·7d, Sharpe = mean ÷ sd × √(365/7);
-//	               WeeklyReturns counts them (0 below two). A carry book's daily returns are autocorrelated
+//	               WeeklyReturns counts them; 0 (n/a in the text) with fewer than two. A carry book's daily returns are autocorrelated
 //	               (a held pair earns much the same day after day), so √365 overstates the annual ratio;
 //	               the weekly one overstates it less.
 //	DailyAutocorr  the lag-1 autocorrelation of the daily returns r_k: Σ (r_k − m)(r_k−1 − m) ÷ Σ (r_k − m)²
