@@ -645,7 +645,14 @@ func (e *Engine) runRisk(ctx context.Context) error {
 		if e.Observer != nil {
 			e.Observer.OnRisk(a, opErr)
 		}
-		e.Log.Info().Str("action", string(a.Kind)).Int64("pair", a.PairID).Str("symbol", a.Symbol).Str("reason", a.Reason).AnErr("error", opErr).Msg("risk action")
+		line := e.Log.Info().Str("action", string(a.Kind))
+		if a.PairID != 0 { // a top-up of the cross wallet concerns no one pair
+			line = line.Int64("pair", a.PairID)
+		}
+		if a.Symbol != "" {
+			line = line.Str("symbol", a.Symbol)
+		}
+		line.Str("reason", a.Reason).AnErr("error", opErr).Msg("risk action")
 		if err := e.afterOp(ctx, p, opErr); err != nil {
 			e.Log.Error().Err(err).Str("action", string(a.Kind)).Msg("risk action failed")
 		}

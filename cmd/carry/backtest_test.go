@@ -38,6 +38,10 @@ type btResult struct {
 
 type btBook struct {
 	Capital decimal.Decimal `json:"capital"`
+	Markers []struct {
+		Kind   string
+		Amount decimal.Decimal
+	}
 	Samples []struct {
 		Time                                      time.Time
 		Equity, Funding, Fees, Interest, Notional decimal.Decimal
@@ -344,6 +348,11 @@ func TestBacktestRiskLadderAt5x(t *testing.T) {
 	m := on.Summary.Strategy.Markers
 	if m["topup"] == 0 || m["deleverage"] == 0 || m["liquidation"] != 0 {
 		t.Fatalf("risk on at 5x: want top-ups and deleverages and no liquidation, got %v", m)
+	}
+	for _, mk := range on.Strategy.Markers { // what each moved, in the quote asset
+		if (mk.Kind == "topup" || mk.Kind == "deleverage") && !mk.Amount.IsPositive() {
+			t.Errorf("a %s marker without the amount it moved: %+v", mk.Kind, mk)
+		}
 	}
 	checkSimTimes(t, r.stderr, "risk action", m["topup"]+m["deleverage"]+m["hedge"]+m["flatten"]+m["halt"],
 		time.Date(2020, 12, 1, 0, 0, 0, 0, time.UTC), time.Date(2021, 5, 1, 0, 0, 0, 0, time.UTC))

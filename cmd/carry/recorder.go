@@ -154,7 +154,29 @@ func (r *recorder) OnRisk(a strategy.RiskAction, err error) {
 	if err != nil {
 		reason += " (failed: " + err.Error() + ")"
 	}
-	r.mark(report.Marker{Time: r.now(), Kind: kind, Symbol: a.Symbol, PairID: a.PairID, Amount: a.Amount, Reason: reason})
+	r.mark(report.Marker{Time: r.now(), Kind: kind, Symbol: a.Symbol, PairID: a.PairID, Amount: r.riskAmount(a), Reason: reason})
+}
+
+// riskAmount is what a risk action moves in the quote asset: a top-up its transfer; a trade the notional it
+// reduces, flattens or adjusts, at the spot price (the pair as it was before the action: OnRisk comes
+// before the pair's update).
+func (r *recorder) riskAmount(a strategy.RiskAction) decimal.Decimal {
+	p, held := r.held[a.PairID]
+	if !held {
+		return a.Amount
+	}
+	var qty decimal.Decimal
+	switch a.Kind {
+	case strategy.RiskDeleverage:
+		qty = p.PerpQty.Sub(a.Target)
+	case strategy.RiskFlatten, strategy.RiskReconcile:
+		qty = p.PerpQty
+	case strategy.RiskAdjust:
+		qty = a.Qty
+	default:
+		return a.Amount
+	}
+	return qty.Abs().Mul(r.spotPrice(p.Symbol)).Round(2)
 }
 
 // onFill counts a fill's fee in the quote asset (a fee in base valued at the fill price).
