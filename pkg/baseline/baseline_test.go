@@ -95,9 +95,9 @@ func TestStaticHedgeFundingMatchesTheCSV(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The perp file lacks the 00:00 bar on the 1st of each month: the first moment both markets quote is 01:00,
-	// after the year's first settlement.
-	if !res.Opened.Equal(from.Add(time.Hour)) || !res.Qty.IsPositive() {
+	// The perp file lacks the 00:00 bar on the 1st of each month, and a market comes back from a gap at its
+	// first bar's close: the first moment both markets quote is 01:45, after the year's first settlement.
+	if !res.Opened.Equal(from.Add(time.Hour+45*time.Minute)) || !res.Qty.IsPositive() {
 		t.Fatalf("opened at %s with %s", res.Opened, res.Qty)
 	}
 	hand, n := handFunding(t, res.Qty, res.Opened, to)

@@ -88,9 +88,9 @@ func TestGapsSuspendResumeAndNeverInventPrices(t *testing.T) {
 		at    time.Time
 	}{
 		{exchange.EventSuspend, exchange.Spot, t2024(3 * h)},
-		{exchange.EventResume, exchange.Spot, t2024(4 * h)},
+		{exchange.EventResume, exchange.Spot, t2024(4*h + 45*time.Minute)}, // at the first bar's close
 		{exchange.EventSuspend, exchange.Futures, t2024(8 * h)},
-		{exchange.EventResume, exchange.Futures, t2024(9 * h)},
+		{exchange.EventResume, exchange.Futures, t2024(9*h + 45*time.Minute)},
 		{exchange.EventSuspend, exchange.Spot, t2024(10 * h)}, // end of data
 		{exchange.EventSuspend, exchange.Futures, t2024(10 * h)},
 	} {
@@ -113,10 +113,11 @@ func TestGapsSuspendResumeAndNeverInventPrices(t *testing.T) {
 	if suspends != 4 {
 		t.Errorf("%d suspends, want 4:\n%s", suspends, text)
 	}
-	// No spot quote inside the gap; the resume comes right before the first quote after it.
+	// No spot quote inside the gap, nor at the open of the bar after it (an open after an outage can be the
+	// price from before it); the resume comes right before the first quote after it, the bar's close.
 	for _, at := range spotTimes {
-		if !at.Before(t2024(3*h)) && at.Before(t2024(4*h)) {
-			t.Errorf("spot quote at %s, inside the gap", at)
+		if !at.Before(t2024(3*h)) && at.Before(t2024(4*h+45*time.Minute)) {
+			t.Errorf("spot quote at %s, inside the gap or at the open after it", at)
 		}
 	}
 	for i, ev := range events {
@@ -127,8 +128,9 @@ func TestGapsSuspendResumeAndNeverInventPrices(t *testing.T) {
 			}
 		}
 	}
-	// 9 spot bars and 8 perp bars, two quotes each (open, close); a mark after every perp quote, and two
-	// mark-only events per perp bar (its extremes).
+	// 9 spot bars and 8 perp bars, two quotes each (open, close), but only the close of the bar after a gap;
+	// a mark after every perp quote, and two mark-only events per perp bar (its extremes) but the one after
+	// the gap.
 	count := map[string]int{}
 	for i, ev := range events {
 		count[ev.Kind.String()+"/"+string(ev.Venue)]++
@@ -139,7 +141,7 @@ func TestGapsSuspendResumeAndNeverInventPrices(t *testing.T) {
 			}
 		}
 	}
-	if count["quote/spot"] != 18 || count["quote/futures"] != 16 || count["mark/futures"] != 32 || count["funding/futures"] != 3 {
+	if count["quote/spot"] != 17 || count["quote/futures"] != 15 || count["mark/futures"] != 29 || count["funding/futures"] != 3 {
 		t.Errorf("counts %v", count)
 	}
 
@@ -712,9 +714,9 @@ func TestZeroVolumeBarIsMissing(t *testing.T) {
 	}{
 		{exchange.EventQuote, t2024(0)}, {exchange.EventQuote, t2024(45 * time.Minute)},
 		{exchange.EventQuote, t2024(h)}, {exchange.EventQuote, t2024(h + 45*time.Minute)},
-		{exchange.EventSuspend, t2024(2 * h)}, // the bar without trades starts the gap
-		{exchange.EventResume, t2024(4 * h)},
-		{exchange.EventQuote, t2024(4 * h)}, {exchange.EventQuote, t2024(4*h + 45*time.Minute)},
+		{exchange.EventSuspend, t2024(2 * h)},               // the bar without trades starts the gap
+		{exchange.EventResume, t2024(4*h + 45*time.Minute)}, // at the close of the bar after the gap
+		{exchange.EventQuote, t2024(4*h + 45*time.Minute)},
 		{exchange.EventSuspend, t2024(5 * h)}, // the last bar has no trade: dark from there
 	}
 	if len(spot) != len(want) {
@@ -729,8 +731,8 @@ func TestZeroVolumeBarIsMissing(t *testing.T) {
 	if len(gaps) != 1 || gaps[0].Market != "spot klines" || !gaps[0].From.Equal(t2024(2*h)) || !gaps[0].To.Equal(t2024(4*h)) {
 		t.Fatalf("gaps %+v, want one spot gap 02:00 → 04:00", gaps)
 	}
-	if s, p := f.Quotes(); s != 6 || p != 12 {
-		t.Fatalf("quotes: %d spot, %d perp; want 6 and 12", s, p)
+	if s, p := f.Quotes(); s != 5 || p != 12 {
+		t.Fatalf("quotes: %d spot, %d perp; want 5 and 12", s, p)
 	}
 
 	// 15-minute bars: a quarter without a trade is routine in a thin market; the bar keeps the last price.

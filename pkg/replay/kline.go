@@ -182,6 +182,8 @@ func (s *klineSource) fill() error {
 			// a trade is routine in a thin market and keeps the last price.
 			continue
 		}
+		q := s.interval / 4
+		first := int8(0) // the bar's first point replayed
 		if s.didTrade {
 			if expected := s.traded + s.interval; b.open > expected { // a gap: no prices in between, never invented
 				market := "spot klines"
@@ -190,8 +192,12 @@ func (s *klineSource) fill() error {
 				}
 				s.missing = append(s.missing, Gap{Symbol: s.symbol, Market: market,
 					From: time.Unix(0, expected).UTC(), To: time.Unix(0, b.open).UTC()})
+				// The market comes back at the bar's close: the open after an outage can be the last price
+				// from before it (the shipped spot data reopens 2021-08-13 06:00 at the 01:00 bar's close,
+				// 0.9% under the perp), and its extremes follow from that print.
 				s.q.push(step{ns: expected, kind: exchange.EventSuspend})
-				s.q.push(step{ns: b.open, kind: exchange.EventResume})
+				s.q.push(step{ns: b.open + 3*q, kind: exchange.EventResume})
+				first = 3
 			}
 		}
 		s.traded, s.didTrade = b.open, true
@@ -204,8 +210,7 @@ func (s *klineSource) fill() error {
 		// same instant in both markets. The extremes happened at unknown, different moments in the spot and
 		// perp bars; quoting both legs there would invent basis. The perp's extremes still move its mark
 		// (liquidation and risk must see the wicks), as mark-only events.
-		q := s.interval / 4
-		for i := range int8(4) {
+		for i := first; i < 4; i++ {
 			kind := exchange.EventQuote
 			if i == 1 || i == 2 {
 				if s.venue != exchange.Futures {
