@@ -11,7 +11,8 @@ import (
 
 // Coverage returns the span every market of the chosen symbols has data for — spot klines, perp klines and
 // settled funding: from the latest first row to the end of the earliest last one (a kline's end is its open
-// time plus the interval; the funding data's, its last settlement plus eight hours). A backtest that runs
+// time plus the interval; the funding data's, its last settlement plus the interval between its last two,
+// 1 to 8 hours, or eight hours when that cannot be read). A backtest that runs
 // outside it holds markets with no prices, or no funding, which dilutes every annualised figure. Each market's
 // files must follow one another in name order: a file that starts before the previous one ends (the same
 // months fetched twice, in two layouts) is an error naming both. Only the first and last rows of the files
@@ -31,12 +32,16 @@ func Coverage(dir string, opts Options) (from, to time.Time, err error) {
 			return from, to, err
 		}
 		for _, m := range []struct {
-			files []string
-			tail  time.Duration // from the last row's time to the end of what it covers
-		}{{spot, iv}, {perp, iv}, {funding, 8 * time.Hour}} {
-			first, last, err := spanOf(m.files)
+			files   []string
+			tail    time.Duration // from the last row's time to the end of what it covers
+			funding bool
+		}{{spot, iv, false}, {perp, iv, false}, {funding, 8 * time.Hour, true}} {
+			first, last, step, err := spanOf(m.files)
 			if err != nil {
 				return from, to, err
+			}
+			if h := step.Round(time.Hour); m.funding && h >= time.Hour && h < m.tail {
+				m.tail = h // a 1 h or 4 h symbol: its last settlement covers that long
 			}
 			end := last.Add(m.tail)
 			if from.IsZero() || first.After(from) {
@@ -53,24 +58,29 @@ func Coverage(dir string, opts Options) (from, to time.Time, err error) {
 	return from, to, nil
 }
 
-// spanOf returns the times of the first and last rows of a market's files (in name order), checking that
-// each file starts after the previous one ends.
-func spanOf(files []string) (first, last time.Time, err error) {
+// spanOf returns the times of the first and last rows of a market's files (in name order), and the step
+// between the last two rows (0 when unknown), checking that each file starts after the previous one ends.
+func spanOf(files []string) (first, last time.Time, step time.Duration, err error) {
 	for i, path := range files {
-		a, b, err := edges(path)
+		a, b, prev, err := edges(path)
 		if err != nil {
-			return first, last, err
+			return first, last, step, err
 		}
 		if i > 0 && !a.After(last) {
-			return first, last, fmt.Errorf("replay: overlapping data: %s (%s → %s) does not start after the last row of %s (%s); keep only one of them",
+			return first, last, step, fmt.Errorf("replay: overlapping data: %s (%s → %s) does not start after the last row of %s (%s); keep only one of them",
 				filepath.Base(path), a.Format(time.RFC3339), b.Format(time.RFC3339), filepath.Base(files[i-1]), last.Format(time.RFC3339))
 		}
 		if i == 0 {
 			first = a
 		}
+		if step = 0; !prev.IsZero() {
+			step = b.Sub(prev)
+		} else if i > 0 {
+			step = b.Sub(last) // a file of one row: the step from the previous file's last
+		}
 		last = b
 	}
-	return first, last, nil
+	return first, last, step, nil
 }
 
 // timeColumns are the header names of the time column of kline and funding files.
@@ -81,17 +91,17 @@ var timeColumns = map[string]bool{"open_time": true, "opentime": true, "open tim
 const edgeWindow = 8192
 
 // edges reads the times of a kline or funding file's first and last data rows (the open time of a bar, the
-// time of a settlement) from its first and last few kilobytes. The time column is the first one, or the one
-// the header names.
-func edges(path string) (first, last time.Time, err error) {
+// time of a settlement), and of the row before the last (zero when there is none in the window), from its
+// first and last few kilobytes. The time column is the first one, or the one the header names.
+func edges(path string) (first, last, prev time.Time, err error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return first, last, fmt.Errorf("replay: %w", err)
+		return first, last, prev, fmt.Errorf("replay: %w", err)
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		return first, last, fmt.Errorf("replay: %w", err)
+		return first, last, prev, fmt.Errorf("replay: %w", err)
 	}
 	size := st.Size()
 	read := func(off int64) ([][]byte, error) {
@@ -103,7 +113,7 @@ func edges(path string) (first, last time.Time, err error) {
 	}
 	head, err := read(0)
 	if err != nil {
-		return first, last, err
+		return first, last, prev, err
 	}
 	col := 0
 	for _, l := range head {
@@ -143,22 +153,31 @@ func edges(path string) (first, last time.Time, err error) {
 		}
 	}
 	if !found {
-		return first, last, noRow
+		return first, last, prev, noRow
 	}
 	tail, off := head, int64(0)
 	if headCut {
 		off = size - edgeWindow
 		if tail, err = read(off); err != nil {
-			return first, last, err
+			return first, last, prev, err
 		}
 	}
+	found = false
 	for i := len(tail) - 1; i >= 0; i-- {
 		if i == 0 && off > 0 {
 			break // the window's first line may be cut short
 		}
-		if last, found = at(tail[i]); found {
-			return first, last, nil
+		t, ok := at(tail[i])
+		switch {
+		case !ok:
+		case !found:
+			last, found = t, true
+		default:
+			return first, last, t, nil
 		}
 	}
-	return first, last, noRow
+	if !found {
+		return first, last, prev, noRow
+	}
+	return first, last, prev, nil
 }

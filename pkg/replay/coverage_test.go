@@ -49,8 +49,9 @@ func TestCoverageRefusesOverlappingFiles(t *testing.T) {
 	}
 }
 
-// Funding bounds the span like prices do: a funding file that ends before the klines ends the coverage eight
-// hours after its last settlement, and one without a row is an error, not a run without funding.
+// Funding bounds the span like prices do: a funding file that ends before the klines ends the coverage one
+// funding interval (8 h, or 4 h for a 4-hour symbol) after its last settlement, and one without a row is an
+// error, not a run without funding.
 func TestCoverageEndsWithTheFunding(t *testing.T) {
 	dir := copyFiles(t, shipped, shippedFiles[:2]...)
 	raw, err := os.ReadFile(filepath.Join(shipped, shippedFiles[2]))
@@ -86,6 +87,15 @@ func TestCoverageEndsWithTheFunding(t *testing.T) {
 	}
 	if _, to, err := replay.Coverage(dir, replay.Options{}); err != nil || !to.Equal(time.UnixMilli(1609430400002+8*3600*1000).UTC()) {
 		t.Fatalf("a funding file led by a symbol column: %v, to %s", err, to)
+	}
+	// A symbol settling every 4 hours: its last settlement covers 4 hours, not 8 (the milliseconds of the
+	// settlement times do not matter).
+	if err := os.WriteFile(name, []byte("calc_time,funding_interval_hours,last_funding_rate\n1609416000000,4,0.0001\n"+
+		"1609430400003,4,0.0001\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, to, err := replay.Coverage(dir, replay.Options{}); err != nil || !to.Equal(time.UnixMilli(1609430400003+4*3600*1000).UTC()) {
+		t.Fatalf("a 4 h funding file: %v, to %s; want 4 h after its last settlement", err, to)
 	}
 	if err := os.WriteFile(name, []byte("calc_time,funding_interval_hours,last_funding_rate\n"), 0o644); err != nil {
 		t.Fatal(err)
