@@ -257,7 +257,7 @@ func (f *Feed) Read(ctx context.Context, ev *exchange.Event) error {
 			return io.EOF
 		}
 		raw, rawF, err := top.src.take(ev)
-		emit := ns >= f.from
+		emit := ns >= f.from && ev.Kind != settleMark
 		if emit && ev.Kind == exchange.EventQuote {
 			if ev.Venue == exchange.Futures {
 				f.quotes[1]++
@@ -312,6 +312,8 @@ func (f *Feed) observe(st *symState, ns int64, ev *exchange.Event, raw decimal.D
 		if st.haveSpot {
 			ev.Mark.Index = st.spot
 		}
+	case settleMark:
+		st.mark = raw
 	case exchange.EventFunding:
 		ev.Funding.MarkPrice = st.mark
 		if ev.Funding.IntervalHours > 0 {

@@ -762,3 +762,40 @@ func TestZeroVolumeBarIsMissing(t *testing.T) {
 		t.Fatalf("15m: %d spot quotes and gaps %+v; want 6 and none", s, g.Gaps())
 	}
 }
+
+// TestSettlementAfterAPerpGap: the perp comes back from a gap at its first bar's close, but a settlement at
+// that bar's open is still paid at the open (the mark rule), not at the close from before the gap.
+func TestSettlementAfterAPerpGap(t *testing.T) {
+	hour := int64(3600_000)
+	t0 := t2024(0).UnixMilli()
+	bar := func(i int64, open, cl string) string {
+		hi, lo := open, cl
+		if cl > open {
+			hi, lo = cl, open
+		}
+		return fmt.Sprintf("%d,%s,%s,%s,%s,1,%d", t0+i*hour, open, hi, lo, cl, t0+(i+1)*hour-1)
+	}
+	hdr := "open_time,open,high,low,close,volume,close_time"
+	dir := writeFiles(t, map[string][]string{
+		"ZUSDT-spot-1h-2024-01.csv": {hdr, bar(0, "100", "101"), bar(1, "101", "102"), bar(2, "102", "103"), bar(3, "103", "104")},
+		"ZUSDT-perp-1h-2024-01.csv": {hdr, bar(0, "100", "101"), bar(1, "101", "102"), bar(3, "107", "108")}, // 02:00 missing
+		"ZUSDT-fundingRate-2024-01.csv": {"calc_time,funding_interval_hours,last_funding_rate",
+			fmt.Sprintf("%d,1,0.0001", t0+3*hour+2)}, // at 03:00, the open of the bar after the gap
+	})
+	var mark decimal.Decimal
+	var perpQuotes []time.Time
+	for _, ev := range collect(t, dir, replay.Options{}) {
+		switch {
+		case ev.Kind == exchange.EventFunding:
+			mark = ev.Funding.MarkPrice
+		case ev.Kind == exchange.EventQuote && ev.Venue == exchange.Futures:
+			perpQuotes = append(perpQuotes, ev.Time)
+		}
+	}
+	if !mark.Equal(d("107")) {
+		t.Fatalf("the 03:00 settlement is paid at mark %s, want the 03:00 bar's open 107", mark)
+	}
+	if n := len(perpQuotes); n != 5 || !perpQuotes[n-1].Equal(t2024(3*time.Hour+45*time.Minute)) {
+		t.Fatalf("perp quotes at %v: want 4 before the gap and the 03:00 bar's close only", perpQuotes)
+	}
+}

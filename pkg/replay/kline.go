@@ -124,6 +124,10 @@ func (s *klineSource) take(ev *exchange.Event) (raw decimal.Decimal, rawF float6
 		n := *s.pts[st.pt]
 		raw, rawF = s.pr.raw(n, &s.slab), n.float()
 		*ev = exchange.Event{Kind: st.kind, Time: t, Venue: s.venue, Symbol: s.symbol, Mark: exchange.Mark{Symbol: s.symbol, Mark: raw, Time: t}}
+	case settleMark:
+		n := *s.pts[st.pt]
+		raw, rawF = s.pr.raw(n, &s.slab), n.float()
+		*ev = exchange.Event{Kind: st.kind, Time: t, Venue: s.venue, Symbol: s.symbol}
 	default:
 		*ev = exchange.Event{Kind: st.kind, Time: t, Venue: s.venue, Symbol: s.symbol}
 	}
@@ -196,6 +200,9 @@ func (s *klineSource) fill() error {
 				// from before it (the shipped spot data reopens 2021-08-13 06:00 at the 01:00 bar's close,
 				// 0.9% under the perp), and its extremes follow from that print.
 				s.q.push(step{ns: expected, kind: exchange.EventSuspend})
+				if s.venue == exchange.Futures { // a settlement at the bar's open is still paid at that open
+					s.q.push(step{ns: b.open, kind: settleMark, pt: 0})
+				}
 				s.q.push(step{ns: b.open + 3*q, kind: exchange.EventResume})
 				first = 3
 			}
