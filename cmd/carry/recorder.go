@@ -361,9 +361,9 @@ func (r *recorder) readWallets() {
 }
 
 // syncPrices keeps, for every symbol whose two markets both trade, its spot quote and perp mark as of this
-// sample: the prices a later sample values it at while one of its markets is in a data gap. Every symbol,
-// held or not: a pair opened after this sample and caught by a gap before the next must not be valued at
-// prices from the last time it was held.
+// sample: what this sample values it at, and what later samples value it at while one of its markets is in
+// a data gap (they are not refreshed then). Every symbol, held or not: a pair opened after this sample and
+// caught by a gap before the next must not be valued at prices from the last time it was held.
 func (r *recorder) syncPrices() {
 	for _, sg := range r.signals.All() {
 		if sg.SpotSuspended || sg.PerpSuspended {
@@ -377,20 +377,16 @@ func (r *recorder) syncPrices() {
 	}
 }
 
-// frozen returns the prices a symbol is valued at while one of its markets is in a data gap: both legs as
-// of the last sample when both traded (false when the symbol is not in a gap, or there is no such sample).
-func (r *recorder) frozen(symbol string) (legPrices, bool) {
-	sg := r.signals.Get(symbol)
-	if sg == nil || !sg.SpotSuspended && !sg.PerpSuspended {
-		return legPrices{}, false
-	}
+// legs returns both legs' prices of a symbol as syncPrices kept them (false when it has not kept both).
+func (r *recorder) legs(symbol string) (legPrices, bool) {
 	p, ok := r.synced[symbol]
 	return p, ok && p.spotOK && p.markOK
 }
 
-// spotFor is the spot quote a sample values a symbol at: the live one, or the frozen one in a data gap.
+// spotFor is the spot quote a sample values a symbol at: the one syncPrices kept (this sample's, or in a
+// data gap the last one both markets traded at), else the live one.
 func (r *recorder) spotFor(symbol string) (exchange.Quote, bool) {
-	if p, ok := r.frozen(symbol); ok {
+	if p, ok := r.legs(symbol); ok {
 		return p.spot, true
 	}
 	return r.spotQuote(symbol)
@@ -398,7 +394,7 @@ func (r *recorder) spotFor(symbol string) (exchange.Quote, bool) {
 
 // markFor is the perp mark a sample values a symbol at, by the rule of spotFor (false when the venue has none).
 func (r *recorder) markFor(symbol string) (decimal.Decimal, bool) {
-	if p, ok := r.frozen(symbol); ok {
+	if p, ok := r.legs(symbol); ok {
 		return p.mark, true
 	}
 	m, err := r.venue.Mark(context.Background(), symbol)

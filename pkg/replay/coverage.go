@@ -12,11 +12,10 @@ import (
 // Coverage returns the span every market of the chosen symbols has data for — spot klines, perp klines and
 // settled funding: from the latest first row to the end of the earliest last one (a kline's end is its open
 // time plus the interval; the funding data's, its last settlement plus the interval between its last two,
-// 1 to 8 hours, or eight hours when that cannot be read). A backtest that runs
-// outside it holds markets with no prices, or no funding, which dilutes every annualised figure. Each market's
-// files must follow one another in name order: a file that starts before the previous one ends (the same
-// months fetched twice, in two layouts) is an error naming both. Only the first and last rows of the files
-// are read.
+// 1 to 8 hours, or eight hours when that cannot be read). A backtest that runs outside it holds markets with
+// no prices, or no funding, which dilutes every annualised figure. Each market's files must follow one
+// another in name order: a file that starts before the previous one ends (the same months fetched twice, in
+// two layouts) is an error naming both. Only the first and last rows of the files are read.
 func Coverage(dir string, opts Options) (from, to time.Time, err error) {
 	symbols, interval, err := resolve(dir, opts)
 	if err != nil {

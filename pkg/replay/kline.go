@@ -120,14 +120,13 @@ func (s *klineSource) take(ev *exchange.Event) (raw decimal.Decimal, rawF float6
 		*ev = exchange.Event{Kind: st.kind, Time: t, Venue: s.venue, Symbol: s.symbol,
 			Quote: exchange.Quote{Venue: s.venue, Symbol: s.symbol, Bid: mp.bid, BidQty: s.cur.vol, Ask: mp.ask, AskQty: s.cur.vol, Time: t}}
 		raw, rawF = mp.raw, mp.f
-	case exchange.EventMark: // an intra-bar extreme of the perp: the mark moves, nothing is quoted (no bid/ask)
-		n := *s.pts[st.pt]
-		raw, rawF = s.pr.raw(n, &s.slab), n.float()
-		*ev = exchange.Event{Kind: st.kind, Time: t, Venue: s.venue, Symbol: s.symbol, Mark: exchange.Mark{Symbol: s.symbol, Mark: raw, Time: t}}
-	case settleMark:
+	case exchange.EventMark, settleMark: // the perp's mark moves, nothing is quoted (no bid/ask)
 		n := *s.pts[st.pt]
 		raw, rawF = s.pr.raw(n, &s.slab), n.float()
 		*ev = exchange.Event{Kind: st.kind, Time: t, Venue: s.venue, Symbol: s.symbol}
+		if st.kind == exchange.EventMark { // an intra-bar extreme (settleMark is read by the feed, not emitted)
+			ev.Mark = exchange.Mark{Symbol: s.symbol, Mark: raw, Time: t}
+		}
 	default:
 		*ev = exchange.Event{Kind: st.kind, Time: t, Venue: s.venue, Symbol: s.symbol}
 	}

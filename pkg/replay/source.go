@@ -91,12 +91,12 @@ func (h srcHeap) init() {
 	}
 }
 
-// step is one pending event of a kline source: no pointers, so queuing it costs no GC write barriers.
 // settleMark is a step the feed reads but does not emit: the open of a perp bar after a gap, the price a
 // settlement at that instant is paid at, while the market is not yet quoted again (it comes back at the
 // bar's close).
 const settleMark exchange.EventKind = 255
 
+// step is one pending event of a kline source: no pointers, so queuing it costs no GC write barriers.
 type step struct {
 	ns   int64
 	kind exchange.EventKind

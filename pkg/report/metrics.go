@@ -179,11 +179,11 @@ func periodReturns(capital decimal.Decimal, start, end time.Time, samples []Samp
 	if !end.After(start) {
 		return nil
 	}
-	days := int(end.Sub(start) / period)
-	out := make([]float64, 0, days)
+	n := int(end.Sub(start) / period)
+	out := make([]float64, 0, n)
 	prev := capital.InexactFloat64()
 	j := -1 // index of the last sample at or before the grid time
-	for k := 1; k <= days; k++ {
+	for k := 1; k <= n; k++ {
 		t := start.Add(time.Duration(k) * period)
 		for j+1 < len(samples) && !samples[j+1].Time.After(t) {
 			j++
@@ -209,11 +209,7 @@ func sharpe(r []float64, perYear float64) (sr, vol float64) {
 	if n < 2 {
 		return 0, 0
 	}
-	var mean float64
-	for _, x := range r {
-		mean += x
-	}
-	mean /= float64(n)
+	mean := meanOf(r)
 	var ss float64
 	for _, x := range r {
 		ss += (x - mean) * (x - mean)
@@ -229,15 +225,10 @@ func sharpe(r []float64, perYear float64) (sr, vol float64) {
 // autocorr1 is the lag-1 autocorrelation of a series: Σ (r_k − m)(r_k−1 − m) ÷ Σ (r_k − m)², m its mean;
 // 0 with fewer than three values or none varying.
 func autocorr1(r []float64) float64 {
-	n := len(r)
-	if n < 3 {
+	if len(r) < 3 {
 		return 0
 	}
-	var mean float64
-	for _, x := range r {
-		mean += x
-	}
-	mean /= float64(n)
+	mean := meanOf(r)
 	var num, den float64
 	for i, x := range r {
 		den += (x - mean) * (x - mean)
@@ -249,6 +240,15 @@ func autocorr1(r []float64) float64 {
 		return 0
 	}
 	return num / den
+}
+
+// meanOf is the arithmetic mean of a non-empty series.
+func meanOf(r []float64) float64 {
+	var sum float64
+	for _, x := range r {
+		sum += x
+	}
+	return sum / float64(len(r))
 }
 
 // timeInMarket is the fraction of [start, end) covered by samples with a non-zero notional; each sample

@@ -242,7 +242,6 @@ func thousands(digits string) string {
 	return b.String()
 }
 
-// pct formats a fraction as a percentage with 2 decimals.
 // sharpeText is a Sharpe ratio from n returns: n/a from fewer than two.
 func sharpeText(sr float64, n int) string {
 	if n < 2 {
@@ -251,6 +250,7 @@ func sharpeText(sr float64, n int) string {
 	return fmt.Sprintf("%.2f", sr)
 }
 
+// pct formats a fraction as a percentage with 2 decimals.
 func pct(f float64, signed bool) string {
 	if math.IsNaN(f) || math.IsInf(f, 0) {
 		return "n/a"
