@@ -135,7 +135,11 @@ type backtestResult struct {
 	// ReplayCPU is the process's CPU time (user + system, every goroutine) during Replay: the rest of Replay
 	// was spent waiting, mostly on Postgres.
 	ReplayCPU time.Duration
-	Dir       string
+	// JournalWait is the part of Replay the engine's loop spent waiting on Postgres for its JournalCalls
+	// write-ahead statements (journalWaits).
+	JournalWait  time.Duration
+	JournalCalls int64
+	Dir          string
 }
 
 func (a *app) backtest(ctx context.Context, o backtestOpts, out, errOut io.Writer) error {
@@ -199,6 +203,8 @@ func (a *app) runBacktest(ctx context.Context, o backtestOpts, progress io.Write
 		}()
 	}
 	a.dbSettings = backtestDBSettings()
+	waits := &journalWaits{}
+	a.dbTracer = waits
 	db, err := a.openDatabase(ctx)
 	if err != nil {
 		return nil, err
@@ -259,11 +265,14 @@ func (a *app) runBacktest(ctx context.Context, o backtestOpts, progress io.Write
 	if bar != nil {
 		feedSrc = bar.wrap(src)
 	}
+	waits.on.Store(true)
 	replayStart, cpuStart := time.Now(), processCPU()
 	if err := s.engine.Run(ctx, feedSrc); err != nil {
 		return nil, fmt.Errorf("backtest: %w", err)
 	}
 	replayTime, replayCPU := time.Since(replayStart), processCPU()-cpuStart
+	waits.on.Store(false)
+	journalWait, journalCalls := waits.total()
 	if bar != nil {
 		bar.done()
 	}
@@ -288,6 +297,8 @@ func (a *app) runBacktest(ctx context.Context, o backtestOpts, progress io.Write
 	if err := writes.stop(); err != nil {
 		return nil, fmt.Errorf("backtest: writing funding payments and risk events: %w", err)
 	}
+	a.log.Debug().Dur("replay", replayTime).Dur("replay_cpu", replayCPU).Dur("journal_wait", journalWait).
+		Int64("journal_statements", journalCalls).Msg("replay timing")
 	phase("replay done")
 	end := s.clock.Now()
 	rec.sample(end)
@@ -348,7 +359,7 @@ func (a *app) runBacktest(ctx context.Context, o backtestOpts, progress io.Write
 		return nil, err
 	}
 	return &backtestResult{Run: run, Summary: sum, Account: s.acct, Events: s.engine.Events(), Elapsed: time.Since(started), Replay: replayTime,
-		ReplayCPU: replayCPU, Dir: dir}, nil
+		ReplayCPU: replayCPU, JournalWait: journalWait, JournalCalls: journalCalls, Dir: dir}, nil
 }
 
 // openAtEnd counts the pairs not closed at the end of a backtest (a closed pair may keep spot dust: the base

@@ -5,6 +5,10 @@ import (
 	"fmt"
 	"maps"
 	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/carry-trading/carry/exchange"
 	"github.com/carry-trading/carry/pkg/store"
@@ -36,7 +40,7 @@ type backgroundWriter struct {
 }
 
 func newBackgroundWriter(ctx context.Context) *backgroundWriter {
-	w := &backgroundWriter{ctx: ctx, jobs: make(chan func(context.Context) error, 64), done: make(chan struct{})}
+	w := &backgroundWriter{ctx: context.WithValue(ctx, backgroundWrite{}, true), jobs: make(chan func(context.Context) error, 64), done: make(chan struct{})}
 	go w.run()
 	return w
 }
@@ -72,6 +76,54 @@ func (w *backgroundWriter) stop() error {
 		<-w.done
 	})
 	return w.failed()
+}
+
+// backgroundWrite marks the context of the background writer's statements (journalWaits leaves them out).
+type backgroundWrite struct{}
+
+// journalWaits measures, as a pgx tracer on the backtest's pool, how long the engine's loop waits on
+// Postgres while it is on: every statement's time from being sent to its answer, except the background
+// writer's (nothing waits for those). These are the write-ahead journal's round trips — pairs, orders,
+// fills, transfers — which the run makes synchronously, as paper and live mode do.
+type journalWaits struct {
+	on    atomic.Bool
+	nanos atomic.Int64
+	calls atomic.Int64
+}
+
+type waitStarted struct{}
+
+func (j *journalWaits) begin(ctx context.Context) context.Context {
+	if !j.on.Load() || ctx.Value(backgroundWrite{}) != nil {
+		return ctx
+	}
+	return context.WithValue(ctx, waitStarted{}, time.Now())
+}
+
+func (j *journalWaits) end(ctx context.Context) {
+	if t, ok := ctx.Value(waitStarted{}).(time.Time); ok {
+		j.nanos.Add(int64(time.Since(t)))
+		j.calls.Add(1)
+	}
+}
+
+// total is the time waited and the number of statements (a batch counts once: it is one round trip).
+func (j *journalWaits) total() (time.Duration, int64) {
+	return time.Duration(j.nanos.Load()), j.calls.Load()
+}
+
+func (j *journalWaits) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+	return j.begin(ctx)
+}
+func (j *journalWaits) TraceQueryEnd(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryEndData) {
+	j.end(ctx)
+}
+func (j *journalWaits) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
+	return j.begin(ctx)
+}
+func (j *journalWaits) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
+func (j *journalWaits) TraceBatchEnd(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchEndData) {
+	j.end(ctx)
 }
 
 // batchedFunding is the store for a backtest's engine with funding payments written 512 to a statement by the

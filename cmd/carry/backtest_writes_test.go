@@ -93,3 +93,44 @@ func TestBackgroundWritesLandOnceAndReportAFailure(t *testing.T) {
 		t.Fatal("a second stop forgot the failure")
 	}
 }
+
+// journalWaits counts the engine's statements while it is on — a query and a batch once each — and never
+// the background writer's.
+func TestJournalWaitsCountTheEnginesStatementsOnly(t *testing.T) {
+	ctx := context.Background()
+	waits := &journalWaits{}
+	st, err := store.Open(ctx, pg.NewDB(t), store.Options{Tracer: waits})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Close)
+	if _, err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	acct, err := st.EnsureAccount(ctx, "bt", "backtest") // off: not counted
+	if err != nil {
+		t.Fatal(err)
+	}
+	waits.on.Store(true)
+	if _, err := st.Fills(ctx, acct.ID, 0); err != nil { // a query
+		t.Fatal(err)
+	}
+	fill := exchange.Fill{Venue: exchange.Spot, Symbol: "BTCUSDT", TradeID: "1", ClientID: "c1", Side: exchange.Buy,
+		Qty: decimal.New(1, -3), Price: decimal.New(60000, 0), Fee: decimal.Zero, FeeAsset: "USDT", Time: time.Unix(0, 0).UTC()}
+	if _, err := st.InsertFills(ctx, acct.ID, 0, []exchange.Fill{fill}); err != nil { // a batch
+		t.Fatal(err)
+	}
+	w := newBackgroundWriter(ctx)
+	w.do(func(ctx context.Context) error { _, err := st.Fills(ctx, acct.ID, 0); return err })
+	if err := w.stop(); err != nil {
+		t.Fatal(err)
+	}
+	waits.on.Store(false)
+	if _, err := st.Fills(ctx, acct.ID, 0); err != nil {
+		t.Fatal(err)
+	}
+	wait, calls := waits.total()
+	if calls != 2 || wait <= 0 {
+		t.Fatalf("%d statements in %s counted, want the query and the batch (2) and a positive wait", calls, wait)
+	}
+}

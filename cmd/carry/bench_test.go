@@ -21,8 +21,10 @@ import (
 func BenchmarkBacktestPipeline(b *testing.B) {
 	url := pg.NewDB(b)
 	var events int64
-	var elapsed, cpu float64
-	rates := make([]float64, 0, b.N) // each run's events/s: the host's noise shows as their spread
+	var elapsed, cpu, wait float64
+	var statements int64
+	rates := make([]float64, 0, b.N)    // each run's events/s: the host's noise shows as their spread
+	cpuRates := make([]float64, 0, b.N) // each run's events per CPU-second
 	steal0, total0 := hostCPU()
 	for i := 0; i < b.N; i++ {
 		a := &app{out: io.Discard, errOut: io.Discard, logLevel: "error", mode: config.ModeBacktest}
@@ -43,6 +45,11 @@ func BenchmarkBacktestPipeline(b *testing.B) {
 			rates = append(rates, float64(res.Events)/res.Replay.Seconds())
 		}
 		cpu += res.ReplayCPU.Seconds()
+		if res.ReplayCPU > 0 {
+			cpuRates = append(cpuRates, float64(res.Events)/res.ReplayCPU.Seconds())
+		}
+		wait += res.JournalWait.Seconds()
+		statements += res.JournalCalls
 	}
 	b.ReportMetric(float64(events)/elapsed, "events/s")
 	if len(rates) > 0 {
@@ -54,6 +61,17 @@ func BenchmarkBacktestPipeline(b *testing.B) {
 	// (journal writes), which run on the database's core, not this one.
 	if cpu > 0 {
 		b.ReportMetric(float64(events)/cpu, "events/CPU-s")
+	}
+	if len(cpuRates) > 0 {
+		slices.Sort(cpuRates)
+		b.ReportMetric(cpuRates[len(cpuRates)/2], "median-events/CPU-s")
+	}
+	// The part of the replay's wall time the engine's loop spent waiting on Postgres for the write-ahead
+	// journal (pairs, orders, fills, transfers are committed before each order, as in live mode), and how many
+	// statements that took per run: a fixed cost per trade, not per event.
+	if elapsed > 0 {
+		b.ReportMetric(100*wait/elapsed, "journal-wait-%")
+		b.ReportMetric(float64(statements)/float64(b.N), "journal-statements/run")
 	}
 	b.ReportMetric(float64(peakRSS())/1024, "peak-RSS-MB")
 	// The share of the host's CPU time its hypervisor gave to other machines meanwhile (steal): when it is

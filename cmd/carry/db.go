@@ -28,7 +28,7 @@ func (a *app) openDatabase(ctx context.Context) (*database, error) {
 		db.cluster = c
 		url = c.URL()
 	}
-	st, err := store.Open(ctx, url, store.Options{MaxConns: int32(a.cfg.Database.MaxConns), ConnectTimeout: a.cfg.Database.ConnectTimeout, Settings: a.dbSettings})
+	st, err := store.Open(ctx, url, store.Options{MaxConns: int32(a.cfg.Database.MaxConns), ConnectTimeout: a.cfg.Database.ConnectTimeout, Settings: a.dbSettings, Tracer: a.dbTracer})
 	if err != nil {
 		db.stopCluster()
 		return nil, err

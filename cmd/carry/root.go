@@ -6,6 +6,7 @@ import (
 	"os"
 	"runtime/pprof"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
 
@@ -27,6 +28,8 @@ type app struct {
 	stopProfile func()
 	// dbSettings are session settings for the database connections (backtestDBSettings).
 	dbSettings map[string]string
+	// dbTracer, when set, hears of every statement (a backtest's journalWaits).
+	dbTracer pgx.QueryTracer
 }
 
 func newRootCmd() *cobra.Command {

@@ -33,6 +33,9 @@ type Options struct {
 	ConnectTimeout time.Duration
 	// Settings are session settings applied to every connection (e.g. synchronous_commit for backtests).
 	Settings map[string]string
+	// Tracer, when set, hears of every statement (pgx.QueryTracer; also pgx.BatchTracer when it implements
+	// it): a backtest measures its waits on the journal with it.
+	Tracer pgx.QueryTracer
 }
 
 // Open connects to url, waiting up to ConnectTimeout for the server to answer. The error says what to do.
@@ -51,6 +54,7 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	for k, v := range opts.Settings {
 		cfg.ConnConfig.RuntimeParams[k] = v
 	}
+	cfg.ConnConfig.Tracer = opts.Tracer
 	if opts.ConnectTimeout <= 0 {
 		opts.ConnectTimeout = 15 * time.Second
 	}
