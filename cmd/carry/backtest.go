@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -347,9 +346,9 @@ func (a *app) runBacktest(ctx context.Context, o backtestOpts, progress io.Write
 		return nil, err
 	}
 	phase("outputs written")
-	raw, err := json.Marshal(sum)
+	raw, err := report.MarshalSummary(sum)
 	if err != nil {
-		return nil, fmt.Errorf("recording the run (its outputs are written to %s): encoding its summary: %w", dir, err)
+		return nil, fmt.Errorf("recording the run (its outputs are written to %s): %w", dir, err)
 	}
 	m := sum.Strategy
 	// The outputs are written: the run's record follows them, interrupted or not.

@@ -60,16 +60,20 @@ func (a *app) backtestRunsCmd() *cobra.Command {
 // backtestRunRow is a recorded run with the figures of its stored summary.
 type backtestRunRow struct {
 	store.BacktestRun
-	Summary *report.Summary `json:",omitempty"` // nil when the stored summary cannot be read
+	// Summary is the stored summary as it is: result.json's "summary" (before 2026-11-22, the same figures
+	// under their Go names).
+	Summary json.RawMessage `json:",omitempty"`
+	sum     *report.Summary // decoded, for the table; nil when it cannot be read
 }
 
 func newBacktestRunRow(r store.BacktestRun) backtestRunRow {
-	row := backtestRunRow{BacktestRun: r}
-	var sum report.Summary
-	if json.Unmarshal(r.Summary, &sum) == nil {
-		row.Summary = &sum
+	row := backtestRunRow{BacktestRun: r, Summary: r.Summary}
+	if sum, err := report.UnmarshalSummary(r.Summary); err == nil {
+		row.sum = &sum
+	} else if err := json.Unmarshal(r.Summary, &sum); err == nil && !sum.Strategy.Capital.IsZero() { // an older record
+		row.sum = &sum
 	}
-	row.BacktestRun.Summary = nil // decoded above; not printed twice
+	row.BacktestRun.Summary = nil // printed once, as Summary
 	return row
 }
 
@@ -82,7 +86,7 @@ func printBacktestRuns(w io.Writer, rows []backtestRunRow) error {
 	fmt.Fprintln(tw, "ID\tFINISHED (UTC)\tSPAN\tSYMBOLS\tCAPITAL\tNET PNL\tAPR\tMAX DD\tSHARPE\tBASELINE NET\tOUTPUT")
 	for _, r := range rows {
 		dd, sharpe, base := "-", "-", "-"
-		if s := r.Summary; s != nil {
+		if s := r.sum; s != nil {
 			dd = fmt.Sprintf("%.2f%%", s.Strategy.MaxDrawdownPct*100)
 			if s.Strategy.DailyReturns >= 2 {
 				sharpe = fmt.Sprintf("%.2f", s.Strategy.Sharpe)

@@ -22,12 +22,8 @@ func WriteJSON(w io.Writer, run Run, sum Summary) error {
 	doc := docJSON{
 		Format:   Format,
 		Meta:     metaToJSON(run.Meta),
-		Summary:  summaryJSON{Strategy: metricsToJSON(sum.Strategy)},
+		Summary:  summaryToJSON(sum),
 		Strategy: bookToJSON(&run.Strategy),
-	}
-	if sum.Baseline != nil {
-		m := metricsToJSON(*sum.Baseline)
-		doc.Summary.Baseline = &m
 	}
 	if run.Baseline != nil {
 		b := bookToJSON(run.Baseline)
@@ -56,15 +52,62 @@ func ReadJSON(r io.Reader) (Run, Summary, error) {
 		b := d.book(doc.Baseline)
 		run.Baseline = &b
 	}
-	sum := Summary{Strategy: d.metrics(doc.Summary.Strategy)}
-	if doc.Summary.Baseline != nil {
-		m := d.metrics(*doc.Summary.Baseline)
-		sum.Baseline = &m
-	}
+	sum := d.summary(doc.Summary)
 	if d.err != nil {
 		return Run{}, Summary{}, fmt.Errorf("report: decoding JSON: %w", d.err)
 	}
 	return run, sum, nil
+}
+
+// MarshalSummary encodes the figures alone, as result.json's "summary" holds them (the record of a run in
+// Postgres keeps them so).
+func MarshalSummary(sum Summary) ([]byte, error) {
+	raw, err := json.Marshal(summaryToJSON(sum))
+	if err != nil {
+		return nil, fmt.Errorf("report: encoding the summary: %w", err)
+	}
+	return raw, nil
+}
+
+// UnmarshalSummary decodes what MarshalSummary wrote.
+func UnmarshalSummary(raw []byte) (Summary, error) {
+	// encoding/json matches keys without regard to case, so another encoding of the same figures (Go's field
+	// names) would decode in part: the exact key is checked first.
+	var keys map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &keys); err != nil {
+		return Summary{}, fmt.Errorf("report: decoding the summary: %w", err)
+	}
+	if _, ok := keys["strategy"]; !ok {
+		return Summary{}, fmt.Errorf("report: decoding the summary: no \"strategy\" figures in it")
+	}
+	var sj summaryJSON
+	if err := json.Unmarshal(raw, &sj); err != nil {
+		return Summary{}, fmt.Errorf("report: decoding the summary: %w", err)
+	}
+	var d decoder
+	sum := d.summary(sj)
+	if d.err != nil {
+		return Summary{}, fmt.Errorf("report: decoding the summary: %w", d.err)
+	}
+	return sum, nil
+}
+
+func summaryToJSON(sum Summary) summaryJSON {
+	out := summaryJSON{Strategy: metricsToJSON(sum.Strategy)}
+	if sum.Baseline != nil {
+		m := metricsToJSON(*sum.Baseline)
+		out.Baseline = &m
+	}
+	return out
+}
+
+func (d *decoder) summary(sj summaryJSON) Summary {
+	sum := Summary{Strategy: d.metrics(sj.Strategy)}
+	if sj.Baseline != nil {
+		m := d.metrics(*sj.Baseline)
+		sum.Baseline = &m
+	}
+	return sum
 }
 
 type docJSON struct {
