@@ -1,6 +1,7 @@
 package replay
 
 import (
+	"bufio"
 	"bytes"
 	"fmt"
 	"io"
@@ -175,8 +176,37 @@ func edges(path string) (first, last, prev time.Time, err error) {
 			return first, last, t, nil
 		}
 	}
+	if !found && off > 0 {
+		// The file's last kilobytes hold no data row (a long corrupt line at the end, say): find its last rows
+		// by reading it all, and leave the bad line to the replay, which names it with its line number.
+		return scanLast(f, path, first, at)
+	}
 	if !found {
 		return first, last, prev, noRow
+	}
+	return first, last, prev, nil
+}
+
+// scanLast reads the whole file for the times of its last two data rows.
+func scanLast(f *os.File, path string, first time.Time, at func([]byte) (time.Time, bool)) (_, last, prev time.Time, err error) {
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return first, last, prev, fmt.Errorf("replay: reading %s: %w", path, err)
+	}
+	r := bufio.NewReaderSize(f, 64<<10)
+	for {
+		line, rerr := r.ReadBytes('\n')
+		if t, ok := at(line); ok {
+			last, prev = t, last
+		}
+		if rerr == io.EOF {
+			break
+		}
+		if rerr != nil {
+			return first, last, prev, fmt.Errorf("replay: reading %s: %w", path, rerr)
+		}
+	}
+	if last.IsZero() {
+		return first, last, prev, fmt.Errorf("replay: %s has no data row", path)
 	}
 	return first, last, prev, nil
 }

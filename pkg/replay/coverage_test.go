@@ -221,3 +221,29 @@ func TestIntervalOfTheChosenSymbols(t *testing.T) {
 		t.Fatalf("every symbol, two intervals: %v", err)
 	}
 }
+
+// A long corrupt line at a file's end (past the kilobytes Coverage reads of it) is not "no data row": the
+// span ends with the last good row, and the replay names the bad line.
+func TestACorruptEndIsNamedByItsLine(t *testing.T) {
+	dir := copyFiles(t, shipped, shippedFiles...)
+	spot := filepath.Join(dir, shippedFiles[0])
+	raw, err := os.ReadFile(spot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Count(string(raw), "\n")
+	lastRow := strings.Split(strings.TrimRight(string(raw), "\n"), "\n")[lines-1]
+	openMs, _ := strconv.ParseInt(strings.Split(lastRow, ",")[0], 10, 64)
+	junk := "1672527600000," + strings.Repeat("x", 12000) + "\n" // a cut-off write, say: no newline would do the same
+	if err := os.WriteFile(spot, append(raw, junk...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if from, to, err := replay.Coverage(dir, replay.Options{}); err != nil || !to.Equal(time.UnixMilli(openMs).Add(time.Hour).UTC()) {
+		t.Fatalf("coverage %s → %s, %v; want it to end an hour after the last good bar (%s)", from, to, err, time.UnixMilli(openMs).UTC())
+	}
+	_, err = readAll(dir, replay.Options{})
+	want := shippedFiles[0] + " line " + strconv.Itoa(lines+1)
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("replay: %v; want an error naming %q", err, want)
+	}
+}
