@@ -229,10 +229,7 @@ func (a *app) runBacktest(ctx context.Context, o backtestOpts, progress io.Write
 		return nil, err
 	}
 	rec.signals = s.book
-	from, to, err := a.backtestRange(s.symbols)
-	if err != nil {
-		return nil, err
-	}
+	from, to := s.from, s.to // what the feed replays
 	rec.reserve(from, to)
 	var bar *progressBar
 	if !o.quiet {

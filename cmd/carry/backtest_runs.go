@@ -57,23 +57,20 @@ func (a *app) backtestRunsCmd() *cobra.Command {
 	return cmd
 }
 
-// backtestRunRow is a recorded run with the figures of its stored summary.
+// backtestRunRow is a recorded run (its JSON has the stored summary as it is: result.json's "summary", or
+// before 2026-11-22 the same figures under their Go names) with that summary decoded for the table.
 type backtestRunRow struct {
 	store.BacktestRun
-	// Summary is the stored summary as it is: result.json's "summary" (before 2026-11-22, the same figures
-	// under their Go names).
-	Summary json.RawMessage `json:",omitempty"`
-	sum     *report.Summary // decoded, for the table; nil when it cannot be read
+	sum *report.Summary // nil when it cannot be read
 }
 
 func newBacktestRunRow(r store.BacktestRun) backtestRunRow {
-	row := backtestRunRow{BacktestRun: r, Summary: r.Summary}
+	row := backtestRunRow{BacktestRun: r}
 	if sum, err := report.UnmarshalSummary(r.Summary); err == nil {
 		row.sum = &sum
 	} else if err := json.Unmarshal(r.Summary, &sum); err == nil && !sum.Strategy.Capital.IsZero() { // an older record
 		row.sum = &sum
 	}
-	row.BacktestRun.Summary = nil // printed once, as Summary
 	return row
 }
 

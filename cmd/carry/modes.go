@@ -113,6 +113,7 @@ func (a *app) openBacktest(ctx context.Context, db *database, runName string) (*
 	}
 	s := a.newSystem(db)
 	s.acct = acct
+	s.from, s.to = from, to
 	s.sim = clock.NewSim(from)
 	s.clock = s.sim
 	s.log = s.log.Hook(logging.SimTime{Clock: s.sim}) // a replay's lines say where in the data they happened

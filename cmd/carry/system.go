@@ -50,6 +50,7 @@ type system struct {
 	paper    *paper.Venue        // nil in live mode
 	clock    clock.Clock
 	sim      *clock.Sim
+	from, to time.Time // the span a backtest replays (replay.Coverage clipped to backtest.from/to)
 	symbols  []string
 	markets  map[string]executor.Market
 	book     *signals.Book

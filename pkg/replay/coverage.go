@@ -83,10 +83,6 @@ func spanOf(files []string) (first, last time.Time, step time.Duration, err erro
 	return first, last, step, nil
 }
 
-// timeColumns are the header names of the time column of kline and funding files.
-var timeColumns = map[string]bool{"open_time": true, "opentime": true, "open time": true, "calc_time": true,
-	"fundingtime": true, "funding_time": true}
-
 // edgeWindow is how much of a file's head and tail edges reads.
 const edgeWindow = 8192
 
@@ -120,11 +116,12 @@ func edges(path string) (first, last, prev time.Time, err error) {
 		if l = bytes.TrimPrefix(bytes.TrimSpace(l), []byte("\xef\xbb\xbf")); len(l) == 0 {
 			continue
 		}
-		if isHeader(l) {
-			for i, name := range bytes.Split(l, []byte(",")) {
-				if timeColumns[string(bytes.ToLower(bytes.TrimSpace(name)))] {
-					col = i
-				}
+		if isHeader(l) { // the time column is the one the replay's own header parsers read
+			hdr := fields(nil, l)
+			if c, err := headerCols(hdr); err == nil {
+				col = c.openTime
+			} else if c, err := fundingHeaderCols(hdr); err == nil {
+				col = c.time
 			}
 		}
 		break
@@ -179,7 +176,10 @@ func edges(path string) (first, last, prev time.Time, err error) {
 	if !found && off > 0 {
 		// The file's last kilobytes hold no data row (a long corrupt line at the end, say): find its last rows
 		// by reading it all, and leave the bad line to the replay, which names it with its line number.
-		return scanLast(f, path, first, at)
+		if last, prev, err = scanLast(f, at); err != nil {
+			return first, last, prev, fmt.Errorf("replay: reading %s: %w", path, err)
+		}
+		found = !last.IsZero()
 	}
 	if !found {
 		return first, last, prev, noRow
@@ -187,26 +187,22 @@ func edges(path string) (first, last, prev time.Time, err error) {
 	return first, last, prev, nil
 }
 
-// scanLast reads the whole file for the times of its last two data rows.
-func scanLast(f *os.File, path string, first time.Time, at func([]byte) (time.Time, bool)) (_, last, prev time.Time, err error) {
+// scanLast reads the whole file for the times of its last two data rows (zero when it has none).
+func scanLast(f io.ReadSeeker, at func([]byte) (time.Time, bool)) (last, prev time.Time, err error) {
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return first, last, prev, fmt.Errorf("replay: reading %s: %w", path, err)
+		return last, prev, err
 	}
 	r := bufio.NewReaderSize(f, 64<<10)
 	for {
-		line, rerr := r.ReadBytes('\n')
+		line, err := r.ReadBytes('\n')
 		if t, ok := at(line); ok {
 			last, prev = t, last
 		}
-		if rerr == io.EOF {
-			break
+		if err == io.EOF {
+			return last, prev, nil
 		}
-		if rerr != nil {
-			return first, last, prev, fmt.Errorf("replay: reading %s: %w", path, rerr)
+		if err != nil {
+			return last, prev, err
 		}
 	}
-	if last.IsZero() {
-		return first, last, prev, fmt.Errorf("replay: %s has no data row", path)
-	}
-	return first, last, prev, nil
 }

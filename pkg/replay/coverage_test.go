@@ -223,7 +223,8 @@ func TestIntervalOfTheChosenSymbols(t *testing.T) {
 }
 
 // A long corrupt line at a file's end (past the kilobytes Coverage reads of it) is not "no data row": the
-// span ends with the last good row, and the replay names the bad line.
+// span is found (it ends with the perp file's last bar, which the spot file's good rows reach too; edges'
+// own test checks the corrupt file's last rows), and the replay names the bad line.
 func TestACorruptEndIsNamedByItsLine(t *testing.T) {
 	dir := copyFiles(t, shipped, shippedFiles...)
 	spot := filepath.Join(dir, shippedFiles[0])
@@ -239,11 +240,47 @@ func TestACorruptEndIsNamedByItsLine(t *testing.T) {
 		t.Fatal(err)
 	}
 	if from, to, err := replay.Coverage(dir, replay.Options{}); err != nil || !to.Equal(time.UnixMilli(openMs).Add(time.Hour).UTC()) {
-		t.Fatalf("coverage %s → %s, %v; want it to end an hour after the last good bar (%s)", from, to, err, time.UnixMilli(openMs).UTC())
+		t.Fatalf("coverage %s → %s, %v; want it to end an hour after the last bar of both files (%s)", from, to, err, time.UnixMilli(openMs).UTC())
 	}
 	_, err = readAll(dir, replay.Options{})
 	want := shippedFiles[0] + " line " + strconv.Itoa(lines+1)
 	if err == nil || !strings.Contains(err.Error(), want) {
 		t.Fatalf("replay: %v; want an error naming %q", err, want)
+	}
+}
+
+// One missed settlement is a funding gap: a wait longer than the interval, the longer of the two rows' when
+// the schedule changes (8 h → 4 h is no gap). Before, only a day without a settlement was reported.
+func TestAMissedSettlementIsAFundingGap(t *testing.T) {
+	ms := func(h int) string { return strconv.FormatInt(t2024(time.Duration(h)*time.Hour).UnixMilli(), 10) }
+	dir := writeFiles(t, map[string][]string{
+		"GAPUSDT-fundingRate-2024-01.csv": {"calc_time,funding_interval_hours,last_funding_rate",
+			ms(0) + ",8,0.0001", ms(8) + ",8,0.0001", ms(24) + ",8,0.0001", // 16:00 is missing
+			ms(32) + ",4,0.0001", ms(36) + ",4,0.0001", ms(44) + ",4,0.0001"}, // 8 h → 4 h; 40:00 is missing
+	})
+	for _, n := range []string{"GAPUSDT-spot-1h-2024-01.csv", "GAPUSDT-perp-1h-2024-01.csv"} {
+		raw, err := os.ReadFile(filepath.Join("testdata/gaps", n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, n), raw, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f, err := replay.Open(dir, replay.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	drain(t, f)
+	var funding []replay.Gap
+	for _, g := range f.Gaps() {
+		if g.Market == "funding" {
+			funding = append(funding, g)
+		}
+	}
+	want := []replay.Gap{{Symbol: "GAPUSDT", Market: "funding", From: t2024(8 * time.Hour), To: t2024(24 * time.Hour)},
+		{Symbol: "GAPUSDT", Market: "funding", From: t2024(36 * time.Hour), To: t2024(44 * time.Hour)}}
+	if !sameGaps(funding, want) {
+		t.Fatalf("funding gaps %+v, want %+v", funding, want)
 	}
 }

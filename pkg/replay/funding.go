@@ -39,16 +39,17 @@ func fundingHeaderCols(hdr [][]byte) (fundingCols, error) {
 
 // fundingSource turns settled-funding rows into EventFunding. The mark price is filled in by the feed.
 type fundingSource struct {
-	lr       *lineReader
-	symbol   string
-	defHours int
-	cols     fundingCols
-	f        [][]byte
-	prev     int64
-	havePrev bool
-	next     exchange.Event
-	nextNs   int64
-	missing  []Gap
+	lr        *lineReader
+	symbol    string
+	defHours  int
+	cols      fundingCols
+	f         [][]byte
+	prev      int64
+	prevHours int // the previous row's interval
+	havePrev  bool
+	next      exchange.Event
+	nextNs    int64
+	missing   []Gap
 }
 
 func (s *fundingSource) gaps() []Gap { return s.missing }
@@ -125,10 +126,13 @@ func (s *fundingSource) parse(line []byte) error {
 	if rate.Abs().GreaterThan(maxRate) {
 		return fmt.Errorf("last_funding_rate %s is not a plausible rate (|rate| > %s)", rate, maxRate)
 	}
-	if s.havePrev && ns-s.prev >= int64(fundingGap-time.Second) { // a second's slack: settlement times carry ms offsets
+	// A wait longer than the interval (the longer of the two rows', when it changes) means at least one
+	// settlement is missing: no funding is paid for it, and the report says so. A minute's slack: settlement
+	// times carry millisecond offsets.
+	if s.havePrev && ns-s.prev > int64(time.Duration(max(hours, s.prevHours))*time.Hour+time.Minute) {
 		s.missing = append(s.missing, Gap{Symbol: s.symbol, Market: "funding", From: time.Unix(0, s.prev).UTC(), To: time.Unix(0, ns).UTC()})
 	}
-	s.prev, s.havePrev = ns, true
+	s.prev, s.prevHours, s.havePrev = ns, hours, true
 	tm := time.Unix(0, ns).UTC()
 	s.next = exchange.Event{Kind: exchange.EventFunding, Time: tm, Venue: exchange.Futures, Symbol: s.symbol,
 		Funding: exchange.FundingRate{Symbol: s.symbol, Rate: rate, IntervalHours: hours, Time: tm}}

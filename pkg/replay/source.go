@@ -41,10 +41,6 @@ type Gap struct {
 	To     time.Time
 }
 
-// fundingGap is the longest wait between two settlements that is not missing data: Binance settles every 8
-// hours at most.
-const fundingGap = 24 * time.Hour
-
 // entry is a source in the merge heap, keyed by (time, rank, symbol).
 type entry struct {
 	ns   int64
