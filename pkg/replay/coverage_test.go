@@ -138,15 +138,7 @@ func TestGapsAreReported(t *testing.T) {
 		"GAPUSDT-fundingRate-2024-01.csv": {"calc_time,funding_interval_hours,last_funding_rate",
 			"1704067200000,8,0.0001", "1704096000004,8,0.0001", "1704182400001,8,0.0001", "1704268800000,8,0.0001"},
 	})
-	for _, n := range []string{"GAPUSDT-spot-1h-2024-01.csv", "GAPUSDT-perp-1h-2024-01.csv"} {
-		raw, err := os.ReadFile(filepath.Join("testdata/gaps", n))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, n), raw, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	copyGapKlines(t, dir)
 	f, err = replay.Open(dir, replay.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -167,6 +159,20 @@ func TestGapsAreReported(t *testing.T) {
 	drain(t, f)
 	if s, p := f.Quotes(); s != 0 || p != 1 { // the perp's close at 03:45; the spot is suspended throughout
 		t.Fatalf("quotes inside the spot gap: %d spot, %d perp", s, p)
+	}
+}
+
+// copyGapKlines copies the gaps fixture's spot and perp klines into dir (beside a funding file of the test's).
+func copyGapKlines(t *testing.T, dir string) {
+	t.Helper()
+	for _, n := range []string{"GAPUSDT-spot-1h-2024-01.csv", "GAPUSDT-perp-1h-2024-01.csv"} {
+		raw, err := os.ReadFile(filepath.Join("testdata/gaps", n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, n), raw, 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 
@@ -258,15 +264,7 @@ func TestAMissedSettlementIsAFundingGap(t *testing.T) {
 			ms(0) + ",8,0.0001", ms(8) + ",8,0.0001", ms(24) + ",8,0.0001", // 16:00 is missing
 			ms(32) + ",4,0.0001", ms(36) + ",4,0.0001", ms(44) + ",4,0.0001"}, // 8 h → 4 h; 40:00 is missing
 	})
-	for _, n := range []string{"GAPUSDT-spot-1h-2024-01.csv", "GAPUSDT-perp-1h-2024-01.csv"} {
-		raw, err := os.ReadFile(filepath.Join("testdata/gaps", n))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, n), raw, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	copyGapKlines(t, dir)
 	f, err := replay.Open(dir, replay.Options{})
 	if err != nil {
 		t.Fatal(err)
