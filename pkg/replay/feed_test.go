@@ -693,14 +693,7 @@ func TestZeroVolumeBarIsMissing(t *testing.T) {
 	defer f.Close()
 	var lines []string
 	var spot []exchange.Event
-	for {
-		ev, err := f.Next(context.Background())
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, ev := range drain(t, f) {
 		lines = append(lines, describe(ev))
 		if ev.Venue == exchange.Spot {
 			spot = append(spot, ev)
@@ -751,13 +744,7 @@ func TestZeroVolumeBarIsMissing(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer g.Close()
-	for {
-		if _, err := g.Next(context.Background()); errors.Is(err, io.EOF) {
-			break
-		} else if err != nil {
-			t.Fatal(err)
-		}
-	}
+	drain(t, g)
 	if s, _ := g.Quotes(); s != 6 || len(g.Gaps()) != 0 {
 		t.Fatalf("15m: %d spot quotes and gaps %+v; want 6 and none", s, g.Gaps())
 	}

@@ -39,6 +39,12 @@ func collect(t testing.TB, dir string, opts replay.Options) []exchange.Event {
 		t.Fatalf("Open(%s): %v", dir, err)
 	}
 	defer f.Close()
+	return drain(t, f)
+}
+
+// drain reads an open replay to its end (its Gaps and Quotes then describe the whole of it).
+func drain(t testing.TB, f *replay.Feed) []exchange.Event {
+	t.Helper()
 	var out []exchange.Event
 	for {
 		ev, err := f.Next(context.Background())
