@@ -218,7 +218,7 @@ func (a *app) runBacktest(ctx context.Context, o backtestOpts, progress io.Write
 	}
 	defer s.close()
 
-	rec := newRecorder("strategy", cfg.Capital.Total, s.paper, nil, cfg.Universe.QuoteAsset)
+	rec := newRecorder("strategy", cfg.Capital.Total, s.paper, nil, cfg.Universe.QuoteAsset, s.sim)
 	s.extraObs, s.riskObs = rec, rec.onRisk
 	s.journal = recordingJournal{Store: db.Store, rec: rec}
 	writes := newBackgroundWriter(ctx)
@@ -431,7 +431,10 @@ func checkOutputDir(dir string) (created bool, err error) {
 	}
 	f, err := os.CreateTemp(dir, ".carry-check-*")
 	if err != nil {
-		return created, fmt.Errorf("the output directory %s cannot be written: %w (choose another with --out or backtest.output_dir)", dir, err)
+		if created {
+			os.Remove(dir) // it made it, and it cannot be used
+		}
+		return false, fmt.Errorf("the output directory %s cannot be written: %w (choose another with --out or backtest.output_dir)", dir, err)
 	}
 	name := f.Name()
 	f.Close()

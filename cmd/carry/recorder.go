@@ -54,18 +54,17 @@ type recorder struct {
 	// valued at these, not one leg at a stale price and the other at a live one (which invents a basis
 	// PnL that the end of the gap takes back).
 	synced map[string]legPrices
-	last   int64 // the time of the latest event, Unix ns: when risk actions and rotations are marked
+	clock  interface{ Now() time.Time } // the simulated clock: when risk actions and rotations are marked
 }
 
 // legPrices are a symbol's spot quote and perp mark as a sample read them.
 type legPrices struct {
-	spot           exchange.Quote
-	mark           decimal.Decimal
-	spotOK, markOK bool
+	spot exchange.Quote
+	mark decimal.Decimal
 }
 
-func newRecorder(name string, capital decimal.Decimal, venue *paper.Venue, book *signals.Book, quote string) *recorder {
-	return &recorder{book: &report.Book{Name: name, Capital: capital}, venue: venue, signals: book, quote: quote, every: time.Hour,
+func newRecorder(name string, capital decimal.Decimal, venue *paper.Venue, book *signals.Book, quote string, clk interface{ Now() time.Time }) *recorder {
+	return &recorder{book: &report.Book{Name: name, Capital: capital}, venue: venue, signals: book, quote: quote, every: time.Hour, clock: clk,
 		opened: map[int64]bool{}, held: map[int64]pair.Pair{}, synced: map[string]legPrices{}, changed: true, totalsDirty: true}
 }
 
@@ -85,11 +84,7 @@ func (r *recorder) reserve(from, to time.Time) {
 // OnEvent samples the book at every hour boundary of simulated time, before the first event at or after it
 // is applied: the state at the end of the hour, every price of one moment.
 func (r *recorder) OnEvent(ev *exchange.Event) {
-	if ev.Time.IsZero() {
-		return
-	}
-	r.last = ev.Time.UnixNano()
-	if ev.Time.Before(r.next) {
+	if ev.Time.IsZero() || ev.Time.Before(r.next) {
 		return
 	}
 	if !r.next.IsZero() {
@@ -103,6 +98,14 @@ func (r *recorder) OnPair(p pair.Pair) {
 	switch {
 	case p.State == pair.Open && !r.opened[p.ID]:
 		r.opened[p.ID] = true
+		// A pair opened before any sample saw both its markets trade (a new listing) keeps the prices it
+		// opened at, for a gap before the next sample: else it would be valued at the live leg against the
+		// stale one.
+		if _, kept := r.synced[p.Symbol]; !kept && r.signals != nil {
+			if sg := r.signals.Get(p.Symbol); sg != nil {
+				r.sync(sg)
+			}
+		}
 		r.mark(report.Marker{Time: p.UpdatedAt, Kind: report.MarkOpen, Symbol: p.Symbol, PairID: p.ID, Direction: p.Direction,
 			Amount: p.PerpQty.Mul(r.spotPrice(p.Symbol)), Reason: p.Reason})
 	case p.State == pair.Closed && r.opened[p.ID]:
@@ -213,13 +216,8 @@ func (r *recorder) mark(m report.Marker) {
 }
 
 // now is the simulated time of the latest event: decisions and risk actions are made when an instant
-// ends, before the next one's first event reaches the recorder.
-func (r *recorder) now() time.Time {
-	if r.last == 0 {
-		return r.next.Add(-r.every)
-	}
-	return time.Unix(0, r.last).UTC()
-}
+// ends, before the next one's first event sets the clock.
+func (r *recorder) now() time.Time { return r.clock.Now() }
 
 // sample values every wallet at the current prices.
 func (r *recorder) sample(at time.Time) {
@@ -366,27 +364,28 @@ func (r *recorder) readWallets() {
 // caught by a gap before the next must not be valued at prices from the last time it was held.
 func (r *recorder) syncPrices() {
 	for _, sg := range r.signals.All() {
-		if sg.SpotSuspended || sg.PerpSuspended {
-			continue
-		}
-		p := legPrices{spot: sg.Spot, spotOK: sg.Spot.Valid()}
-		if m, err := r.venue.Mark(context.Background(), sg.Name); err == nil {
-			p.mark, p.markOK = m.Mark, true
-		}
-		r.synced[sg.Name] = p
+		r.sync(sg)
 	}
 }
 
-// legs returns both legs' prices of a symbol as syncPrices kept them (false when it has not kept both).
-func (r *recorder) legs(symbol string) (legPrices, bool) {
-	p, ok := r.synced[symbol]
-	return p, ok && p.spotOK && p.markOK
+// sync keeps a symbol's prices when both its markets trade.
+func (r *recorder) sync(sg *signals.Symbol) {
+	if sg.SpotSuspended || sg.PerpSuspended {
+		return
+	}
+	m, err := r.venue.Mark(context.Background(), sg.Name)
+	if err != nil || !sg.Spot.Valid() {
+		delete(r.synced, sg.Name) // both markets trade, but a price is missing: valued live
+		return
+	}
+	r.synced[sg.Name] = legPrices{spot: sg.Spot, mark: m.Mark}
 }
 
 // spotFor is the spot quote a sample values a symbol at: the one syncPrices kept (this sample's, or in a
-// data gap the last one both markets traded at), else the live one.
+// data gap the last one both markets traded at, or the opening's of a pair opened before that), else the
+// live one.
 func (r *recorder) spotFor(symbol string) (exchange.Quote, bool) {
-	if p, ok := r.legs(symbol); ok {
+	if p, ok := r.synced[symbol]; ok {
 		return p.spot, true
 	}
 	return r.spotQuote(symbol)
@@ -394,7 +393,7 @@ func (r *recorder) spotFor(symbol string) (exchange.Quote, bool) {
 
 // markFor is the perp mark a sample values a symbol at, by the rule of spotFor (false when the venue has none).
 func (r *recorder) markFor(symbol string) (decimal.Decimal, bool) {
-	if p, ok := r.legs(symbol); ok {
+	if p, ok := r.synced[symbol]; ok {
 		return p.mark, true
 	}
 	m, err := r.venue.Mark(context.Background(), symbol)

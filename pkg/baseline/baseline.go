@@ -1,7 +1,8 @@
 // Package baseline computes the static-hedge baseline of a backtest: one carry pair of constant quantity,
 // opened at the first moment both markets quote and held to the end, on the same replayed data as the
-// strategy. At the end it is valued like the strategy's open pairs: spot and perp at the mids, without exit
-// costs (closing it there, and not them, made the two books' last figures incomparable).
+// strategy. At the end it is valued, like the strategy's open pairs, without exit costs (closing it there,
+// and not them, made the two books' last figures incomparable): spot at the mid, the perp at its mid (the
+// strategy's perp at the mark: the replayed price, which the mid is within a tick of).
 //
 // The baseline is the textbook benchmark, not a second simulation of the venue: its futures margin is
 // assumed to be topped up whenever needed, so it is never liquidated and never deleveraged (a real static
@@ -73,21 +74,18 @@ func Run(ctx context.Context, src Source, c Config) (Result, error) {
 	var rateHours int
 	var next, lastTime time.Time
 	// The legs are valued at the quotes of one moment: while either market is in a data gap, at those of the
-	// last sample both traded (one leg at a stale price and the other at a live one would invent a basis
-	// PnL that the end of the gap takes back).
+	// last sample both traded, or of the opening when no sample has seen both trade since (one leg at a stale
+	// price and the other at a live one would invent a basis PnL that the end of the gap takes back).
 	var valSpot, valPerp exchange.Quote
 	sample := func(at time.Time) {
 		s := report.Sample{Time: at, Funding: res.Funding, Fees: res.Fees, Symbol: c.Symbol, Basis: report.NaN, FundingRate: report.NaN}
 		s.Equity = cash.Add(res.Funding)
-		vs, vp := spot, perp
 		if haveSpot && havePerp {
 			valSpot, valPerp = spot, perp
-		} else if valSpot.Valid() && valPerp.Valid() {
-			vs, vp = valSpot, valPerp
 		}
 		if open {
-			s.Equity = s.Equity.Add(spotHeld.Mul(vs.Mid())).Add(res.Qty.Mul(perpEntry.Sub(vp.Mid())))
-			s.Notional = spotHeld.Mul(vs.Mid())
+			s.Equity = s.Equity.Add(spotHeld.Mul(valSpot.Mid())).Add(res.Qty.Mul(perpEntry.Sub(valPerp.Mid())))
+			s.Notional = spotHeld.Mul(valSpot.Mid())
 		}
 		if haveSpot && havePerp {
 			s.Basis = perp.Mid().Sub(spot.Mid()).Div(spot.Mid()).InexactFloat64()
@@ -152,6 +150,7 @@ func Run(ctx context.Context, src Source, c Config) (Result, error) {
 			cash = cash.Sub(buy.Mul(spot.Ask)).Sub(perpFee)
 			res.Fees = baseFee.Mul(spot.Ask).Add(perpFee)
 			res.Qty, res.Opened, open = qty, ev.Time, true
+			valSpot, valPerp = spot, perp
 			res.Book.Markers = append(res.Book.Markers, report.Marker{Time: ev.Time, Kind: report.MarkOpen, Symbol: c.Symbol,
 				Direction: "carry", Amount: qty.Mul(spot.Ask), Reason: "static hedge opened"})
 		}

@@ -138,22 +138,27 @@ func (e *events) Next(context.Context) (exchange.Event, error) {
 	return ev, nil
 }
 
-// TestGapValuationWhenThePerpListsLater: 15-minute data, everything at 100 and no fees. Spot quotes from
-// 00:00; the perp first quotes at 02:15 (the pair opens) and goes dark at 02:30, until the data ends. No
-// sample ever had both markets trading, so there is nothing to freeze at: the legs are valued at their last
-// quotes (100 and 100), and the equity stays the capital — never the short valued against a zero price.
+// TestGapValuationWhenThePerpListsLater: 15-minute data, no fees. Spot quotes from 00:00 at 100; the perp
+// first quotes at 02:15 at 100 (the pair opens) and goes dark at 02:30, until the data ends; spot then moves
+// to 110. No sample ever had both markets trading, so the legs are valued at the quotes of the opening (100
+// and 100), and the equity stays the capital: never the short valued against a zero price, nor the live
+// spot against the stale perp (that would invent qty × 10 of basis PnL).
 func TestGapValuationWhenThePerpListsLater(t *testing.T) {
 	t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
-	quote := func(v exchange.Venue, at time.Time) exchange.Event {
+	quote := func(v exchange.Venue, at time.Time, px string) exchange.Event {
 		return exchange.Event{Kind: exchange.EventQuote, Venue: v, Symbol: "XUSDT", Time: at,
-			Quote: exchange.Quote{Venue: v, Symbol: "XUSDT", Bid: d("100"), Ask: d("100"), BidQty: d("1"), AskQty: d("1"), Time: at}}
+			Quote: exchange.Quote{Venue: v, Symbol: "XUSDT", Bid: d(px), Ask: d(px), BidQty: d("1"), AskQty: d("1"), Time: at}}
 	}
 	var src events
 	for m := 0; m <= 4*60+15; m += 15 {
 		at := t0.Add(time.Duration(m) * time.Minute)
-		src = append(src, quote(exchange.Spot, at))
+		px := "100"
+		if m > 150 {
+			px = "110"
+		}
+		src = append(src, quote(exchange.Spot, at, px))
 		if m == 135 {
-			src = append(src, quote(exchange.Futures, at))
+			src = append(src, quote(exchange.Futures, at, "100"))
 		}
 		if m == 150 {
 			src = append(src, exchange.Event{Kind: exchange.EventSuspend, Venue: exchange.Futures, Symbol: "XUSDT", Time: at})
