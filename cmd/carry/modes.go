@@ -103,7 +103,7 @@ func (a *app) openBacktest(ctx context.Context, db *database, runName string) (*
 		a.log.Warn().Str("data_dir", cfg.Backtest.DataDir).Msg(w)
 	}
 	symbols = mk.symbols
-	from, to, err := a.backtestRange(symbols)
+	from, to, err := a.backtestRange(mk.replayOptions(replay.Options{Symbols: symbols}))
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -257,13 +257,14 @@ func symbolsWithData(dir string, symbols []string) ([]string, error) {
 	return out, nil
 }
 
-// backtestRange is backtest.from/to clipped to the span all markets have data for (replay.Coverage).
-func (a *app) backtestRange(symbols []string) (time.Time, time.Time, error) {
+// backtestRange is backtest.from/to clipped to the span all markets of the replay have data for
+// (replay.Coverage, with the options the replay opens with: the symbols' funding intervals).
+func (a *app) backtestRange(opts replay.Options) (time.Time, time.Time, error) {
 	from, to, err := parseRange(a.cfg.Backtest.From, a.cfg.Backtest.To)
 	if err != nil {
 		return from, to, err
 	}
-	cf, ct, err := replay.Coverage(a.cfg.Backtest.DataDir, replay.Options{Symbols: symbols})
+	cf, ct, err := replay.Coverage(a.cfg.Backtest.DataDir, opts)
 	if err != nil {
 		return from, to, err
 	}

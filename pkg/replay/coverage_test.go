@@ -47,8 +47,8 @@ func TestCoverageRefusesOverlappingFiles(t *testing.T) {
 }
 
 // Funding bounds the span like prices do: a funding file that ends before the klines ends the coverage one
-// funding interval (8 h, or 4 h for a 4-hour symbol) after its last settlement, and one without a row is an
-// error, not a run without funding.
+// funding interval after its last settlement (that row's funding_interval_hours, else the symbol's
+// Options.FundingHours, else 8 h), and one without a row is an error, not a run without funding.
 func TestCoverageEndsWithTheFunding(t *testing.T) {
 	dir := copyFiles(t, shipped, shippedFiles[:2]...)
 	raw, err := os.ReadFile(filepath.Join(shipped, shippedFiles[2]))
@@ -93,6 +93,23 @@ func TestCoverageEndsWithTheFunding(t *testing.T) {
 	}
 	if _, to, err := replay.Coverage(dir, replay.Options{}); err != nil || !to.Equal(time.UnixMilli(1609430400003+4*3600*1000).UTC()) {
 		t.Fatalf("a 4 h funding file: %v, to %s; want 4 h after its last settlement", err, to)
+	}
+	// The schedule changes to 4 h at the last settlement, 8 h after the one before: the last row's own
+	// interval counts, not the wait before it.
+	if err := os.WriteFile(name, []byte("calc_time,funding_interval_hours,last_funding_rate\n1609401600000,8,0.0001\n"+
+		"1609430400000,4,0.0001\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, to, err := replay.Coverage(dir, replay.Options{}); err != nil || !to.Equal(time.UnixMilli(1609430400000+4*3600*1000).UTC()) {
+		t.Fatalf("8 h → 4 h at the last settlement: %v, to %s; want 4 h after it", err, to)
+	}
+	// Without the column, the symbol's configured interval.
+	if err := os.WriteFile(name, []byte("symbol,fundingTime,fundingRate\nBTCUSDT,1609416000000,0.0001\nBTCUSDT,1609430400000,0.0001\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, to, err := replay.Coverage(dir, replay.Options{FundingHours: map[string]int{"BTCUSDT": 4}}); err != nil ||
+		!to.Equal(time.UnixMilli(1609430400000+4*3600*1000).UTC()) {
+		t.Fatalf("no interval column, Options.FundingHours 4: %v, to %s; want 4 h after the last settlement", err, to)
 	}
 	if err := os.WriteFile(name, []byte("calc_time,funding_interval_hours,last_funding_rate\n"), 0o644); err != nil {
 		t.Fatal(err)
@@ -242,13 +259,15 @@ func TestACorruptEndIsNamedByItsLine(t *testing.T) {
 }
 
 // One missed settlement is a funding gap: a wait longer than the interval, the longer of the two rows' when
-// the schedule changes (8 h → 4 h is no gap). Before, only a day without a settlement was reported.
+// the schedule changes (8 h → 4 h and 4 h → 8 h are no gap). Before, only a day without a settlement was
+// reported.
 func TestAMissedSettlementIsAFundingGap(t *testing.T) {
 	ms := func(h int) string { return strconv.FormatInt(t2024(time.Duration(h)*time.Hour).UnixMilli(), 10) }
 	dir := writeFiles(t, map[string][]string{
 		"GAPUSDT-fundingRate-2024-01.csv": {"calc_time,funding_interval_hours,last_funding_rate",
 			ms(0) + ",8,0.0001", ms(8) + ",8,0.0001", ms(24) + ",8,0.0001", // 16:00 is missing
-			ms(32) + ",4,0.0001", ms(36) + ",4,0.0001", ms(44) + ",4,0.0001"}, // 8 h → 4 h; 40:00 is missing
+			ms(32) + ",4,0.0001", ms(36) + ",4,0.0001", ms(44) + ",4,0.0001", // 8 h → 4 h; 40:00 is missing
+			ms(48) + ",4,0.0001", ms(56) + ",8,0.0001"}, // 4 h → 8 h
 	})
 	copyGapKlines(t, dir)
 	f, err := replay.Open(dir, replay.Options{})

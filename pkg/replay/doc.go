@@ -32,7 +32,8 @@
 // never existed (on the shipped BTC data the perp-high/spot-low "basis" of opposite bars has a median of
 // 91 bp, against −2.6 bp at the open). The perp's extremes are still replayed as mark-only events at
 // +interval/4 and +interval/2 (a bullish bar, close ≥ open, goes O→L→H→C, a bearish one O→H→L→C), so a
-// position's liquidation and the risk monitor see the wicks. Spot extremes are not replayed.
+// position's liquidation and the risk monitor see the wicks. Spot extremes are not replayed. The first bar
+// after a gap yields its close only (see Order and gaps).
 //
 // Around a price p the quote is bid = p·(1 − spread/2) rounded down to the tick and ask = p·(1 + spread/2)
 // rounded up (spread per venue, tick per venue and symbol; without a tick, to 1e-8). Both quote sizes are
@@ -62,14 +63,19 @@
 // bar on the 1st of each month) it is the previous bar's close; after the end of the perp data it stays the
 // last close. It is zero before any perp price has been seen. A consumer computing funding independently
 // from the CSV files applies the same rule: the open of the perp bar whose open time is the greatest one not
-// after the settlement time, if that bar exists, else the close of the latest earlier bar.
+// after the settlement time, if that bar exists, else the close of the latest earlier bar. (A bar without a
+// trade counts as missing, see below; it only repeats the last close, so the two readings agree.)
 //
 // # Order and gaps
 //
 // Events at the same instant come spot quote, perp quote (each followed by its mark), then funding; then by
 // symbol name. When a market's next bar is later than one interval after the previous one, the feed emits
 // EventSuspend for that venue and symbol at the time the missing bar was due and EventResume just before the
-// next bar's first quote; prices are never invented. At the end of a market's data an EventSuspend marks
+// next bar's first quote; prices are never invented. A bar of an hour or longer without a trade (volume 0:
+// the last price repeated, as in an outage) counts as missing; a shorter one, routine in a thin market,
+// keeps the last price. The market comes back at the close of its first bar after a gap: that bar's open
+// can be the last price from before the outage, and its extremes are not replayed either (its open still
+// sets the mark a settlement at that instant is paid at). At the end of a market's data an EventSuspend marks
 // where the next bar was due. A missing file is an error naming the pattern and the directory; a corrupt row
 // is an error naming the file, the line and what is wrong.
 //
